@@ -1,0 +1,185 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target shares: Swift 6 strict concurrency plus the upcoming features the house style asks for.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "session-vault",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "session-vault", targets: ["session-vault"]),
+        .library(name: "GigyaKit", targets: ["GigyaKit"]),
+        .library(name: "GigyaClient", targets: ["GigyaClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+    ],
+    targets: [
+        // Pure protocol: signatures, request signing, token cipher, wire models.
+        .target(
+            name: "GigyaKit",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The GigyaAPI protocol and the signed REST client.
+        .target(
+            name: "GigyaClient",
+            dependencies: [
+                "GigyaKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A local Gigya for tests, demos and benchmarks.
+        .target(
+            name: "GigyaEmulator",
+            dependencies: [
+                "GigyaKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // PostgreSQL: migrator, repositories, sealed tokens, work queue, embedded server for dev and tests.
+        .target(
+            name: "VaultStore",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Throwaway PostgreSQL databases for the test suites (not shipped in the executable).
+        .target(
+            name: "VaultTesting",
+            dependencies: [
+                "VaultStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The domain: intake, session fetching, linking; depends on protocols only.
+        .target(
+            name: "VaultCore",
+            dependencies: [
+                "GigyaKit",
+                "GigyaClient",
+                "VaultStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The HTTP edge: routes, auth, errors to HTTP, metrics, lifecycle.
+        .target(
+            name: "VaultServer",
+            dependencies: [
+                "GigyaKit",
+                "GigyaClient",
+                "GigyaEmulator",
+                "VaultStore",
+                "VaultCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // One thin CLI.
+        .executableTarget(
+            name: "session-vault",
+            dependencies: [
+                "GigyaKit",
+                "GigyaClient",
+                "GigyaEmulator",
+                "VaultStore",
+                "VaultCore",
+                "VaultServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GigyaKitTests",
+            dependencies: ["GigyaKit"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GigyaEmulatorTests",
+            dependencies: [
+                "GigyaKit",
+                "GigyaClient",
+                "GigyaEmulator",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GigyaClientTests",
+            dependencies: [
+                "GigyaKit",
+                "GigyaClient",
+                "GigyaEmulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VaultStoreTests",
+            dependencies: [
+                "VaultStore",
+                "VaultTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VaultServerTests",
+            dependencies: [
+                "VaultTesting",
+                "GigyaKit",
+                "GigyaClient",
+                "GigyaEmulator",
+                "VaultStore",
+                "VaultCore",
+                "VaultServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)
