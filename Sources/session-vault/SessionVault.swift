@@ -8,6 +8,8 @@ struct SessionVault: AsyncParsableCommand {
         abstract: "A server-side companion for SAP Customer Data Cloud (Gigya) logins.",
         subcommands: [
             // Each subcommand is registered on its own line, in the order `--help` lists them.
+            GigyaCommand.self,
+            BenchCommand.self,
         ]
     )
 }
