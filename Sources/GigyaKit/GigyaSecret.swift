@@ -22,8 +22,8 @@ public enum GigyaSecretError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct GigyaSecret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The decoded key bytes; internal so only `TokenCipher` (which keys AES with them, protocol.md §4) can reach them.
     let keyBytes: [UInt8]
-    /// An HMAC already keyed (inner and outer pads absorbed); each message works on a copy.
-    private let prototype: SendableHMAC
+    /// The HMAC key schedule, done once: SHA-1 states that have absorbed `K ^ ipad` and `K ^ opad`; each message works on copies.
+    private let prototype: KeyedSHA1
 
     /// Decodes a base64 secret, appending missing `=` padding as the Java SDK's lenient decoder does.
     public init(base64: String) throws(GigyaSecretError) {
@@ -39,7 +39,7 @@ public struct GigyaSecret: Sendable, CustomStringConvertible, CustomDebugStringC
     /// Wraps raw key bytes.
     init(keyBytes: [UInt8]) {
         self.keyBytes = keyBytes
-        self.prototype = SendableHMAC(hmac: HMAC<Insecure.SHA1>(key: SymmetricKey(data: keyBytes)))
+        self.prototype = KeyedSHA1(key: keyBytes)
     }
 
     /// The number of key bytes (24 for a standard 32-character partner secret).
@@ -50,8 +50,8 @@ public struct GigyaSecret: Sendable, CustomStringConvertible, CustomDebugStringC
 
     /// A fresh keyed HMAC to feed a message into.
     @inline(__always)
-    func makeHMAC() -> HMAC<Insecure.SHA1> {
-        prototype.hmac
+    func makeHMAC() -> KeyedSHA1 {
+        prototype
     }
 
     /// The base64 HMAC-SHA1 of a string's UTF-8 bytes.
@@ -102,20 +102,50 @@ public struct GigyaSecret: Sendable, CustomStringConvertible, CustomDebugStringC
     }
 }
 
-/// Holds the keyed HMAC prototype.
+/// HMAC-SHA1 (RFC 2104) over two pre-keyed SHA-1 states.
 ///
-/// `@unchecked` because `HMAC`'s digest state is a copy-on-write class reference: the prototype is never mutated,
-/// and every mutation happens on a copy, which copies the state first (`isKnownUniquelyReferenced` fails on a shared one).
-private struct SendableHMAC: @unchecked Sendable {
-    let hmac: HMAC<Insecure.SHA1>
-}
+/// The same construction as `HMAC<Insecure.SHA1>`, with the pads absorbed once per secret. It uses the concrete
+/// `Insecure.SHA1` because the generic `HMAC<H>` is not specialisable across modules: measured in `bench crypto`, its
+/// generic-metadata lookups cost more than the SHA-1 work itself. RFC 2202's seven cases pin it down in the tests.
+///
+/// `@unchecked Sendable` because `Insecure.SHA1` keeps its state in a copy-on-write class reference: the prototype is
+/// never mutated, and a mutated copy first copies the shared state (`isKnownUniquelyReferenced` fails on it).
+struct KeyedSHA1: @unchecked Sendable {
+    /// SHA-1 after absorbing `K ^ 0x36…`.
+    private var inner: Insecure.SHA1
+    /// SHA-1 after absorbing `K ^ 0x5c…`.
+    private let outer: Insecure.SHA1
 
-extension HMAC where H == Insecure.SHA1 {
+    /// Absorbs the padded key (hashed first when longer than the 64-byte block, RFC 2104 §2).
+    init(key: [UInt8]) {
+        var block = key.count > 64 ? Array(Insecure.SHA1.hash(data: key)) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        var inner = Insecure.SHA1()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = Insecure.SHA1()
+        outer.update(data: block.map { $0 ^ 0x5c })
+        self.inner = inner
+        self.outer = outer
+    }
+
+    /// Feeds message bytes.
+    @inline(__always)
+    mutating func update(bufferPointer: UnsafeRawBufferPointer) {
+        inner.update(bufferPointer: bufferPointer)
+    }
+
+    /// Feeds message bytes from any byte container.
+    mutating func update(data: some DataProtocol) {
+        for region in data.regions {
+            region.withUnsafeBytes { inner.update(bufferPointer: $0) }
+        }
+    }
+
     /// Feeds a string's UTF-8 bytes without copying them when the string is native.
     @inline(__always)
     mutating func updateUTF8(_ text: String) {
         let done: Void? = text.utf8.withContiguousStorageIfAvailable { buffer in
-            update(data: UnsafeRawBufferPointer(buffer))
+            inner.update(bufferPointer: UnsafeRawBufferPointer(buffer))
         }
         if done == nil {
             update(data: Array(text.utf8))
@@ -125,13 +155,21 @@ extension HMAC where H == Insecure.SHA1 {
     /// Feeds the `_` that joins the parts of every signature base string (protocol.md §2).
     @inline(__always)
     mutating func updateUnderscore() {
-        withUnsafeBytes(of: UInt8(ascii: "_")) { update(data: $0) }
+        withUnsafeBytes(of: UInt8(ascii: "_")) { inner.update(bufferPointer: $0) }
+    }
+
+    /// The 20-byte MAC: `SHA1(K ^ opad || SHA1(K ^ ipad || message))`.
+    func finalize() -> Insecure.SHA1.Digest {
+        let innerDigest = inner.finalize()
+        var outer = outer
+        innerDigest.withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
     }
 }
 
 extension Base64 {
     /// Encodes a MAC.
-    static func encode(_ mac: HashedAuthenticationCode<Insecure.SHA1>) -> String {
+    static func encode(_ mac: Insecure.SHA1.Digest) -> String {
         mac.withUnsafeBytes { encode($0) }
     }
 }
