@@ -1,0 +1,40 @@
+public import GigyaKit
+
+/// Why a Gigya call failed; carries evidence (codes, call ids, reasons), never a secret, signature or token.
+public enum GigyaCallError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Gigya answered with a non-success `errorCode` (protocol.md §5).
+    case gigya(code: Int, message: String, details: String?, callId: String?)
+    /// The request never got a usable answer: connection refused or dropped, TLS failure, HTTP 5xx.
+    case transport(String)
+    /// No complete answer before the configured timeout.
+    case timeout
+    /// The answer was not a Gigya JSON response, or failed a check (such as `providerUIDSig`).
+    case invalidResponse(String)
+    /// An encrypted field could not be decrypted with the partner secret (protocol.md §4).
+    case decryption(String)
+
+    /// What a caller should do: Gigya codes use GigyaKit's table; transport failures and timeouts are worth retrying.
+    public var disposition: GigyaErrorDisposition {
+        switch self {
+        case .gigya(let code, _, _, _): GigyaErrorCode(rawValue: code).disposition
+        case .transport, .timeout: .retryable
+        case .invalidResponse, .decryption: .permanent
+        }
+    }
+
+    /// The Gigya error code, when Gigya gave one.
+    public var gigyaCode: Int? {
+        if case .gigya(let code, _, _, _) = self { code } else { nil }
+    }
+
+    public var description: String {
+        switch self {
+        case .gigya(let code, let message, let details, let callId):
+            "Gigya error \(code) \(message)" + (details.map { ": \($0)" } ?? "") + (callId.map { " (callId \($0))" } ?? "")
+        case .transport(let reason): "transport failure: \(reason)"
+        case .timeout: "timed out"
+        case .invalidResponse(let reason): "invalid response: \(reason)"
+        case .decryption(let reason): "decryption failed: \(reason)"
+        }
+    }
+}

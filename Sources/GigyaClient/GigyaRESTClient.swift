@@ -1,0 +1,278 @@
+public import AsyncHTTPClient
+public import GigyaKit
+public import Logging
+import Foundation
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The signed REST client: every call POSTed form-encoded and signed, with timeouts, backoff, clock and data-centre correction.
+public final class GigyaRESTClient: GigyaAPI {
+    /// The `sdk` parameter sent with every call (protocol.md §1.2).
+    public static let sdkName = "session-vault_1.0"
+
+    /// The site this client calls.
+    public let site: GigyaSiteConfiguration
+    /// The shared HTTP client; its owner shuts it down.
+    private let httpClient: HTTPClient
+    /// The local clock, before the learned offset is added.
+    private let clock: any WallClock
+    /// Where method, callId, errorCode and attempt go; never secrets or tokens.
+    private let logger: Logger
+    /// Makes a nonce for a request sent at the given Unix milliseconds.
+    private let nonceSource: @Sendable (Int64) -> String
+    /// Signs with the site's key and secret.
+    private let signer: RequestSigner
+    /// What the client has learned from Gigya: the clock offset (403002) and the data centre (301001).
+    private let learned: Mutex<LearnedState>
+
+    /// Corrections that outlive a call, like the Java SDK's `timestampOffsetSec` (protocol.md §1.5).
+    package struct LearnedState: Sendable, Equatable {
+        /// Seconds added to the local clock to get Gigya's.
+        package var clockOffsetSeconds: Int64
+        /// The API domain calls go to when no base URL overrides it.
+        package var apiDomain: String
+    }
+
+    /// Creates a client; `nonceSource` exists for tests that pin the signed bytes (it gets Unix milliseconds).
+    public init(
+        site: GigyaSiteConfiguration,
+        httpClient: HTTPClient,
+        clock: any WallClock = SystemWallClock(),
+        logger: Logger,
+        nonceSource: (@Sendable (Int64) -> String)? = nil
+    ) {
+        self.site = site
+        self.httpClient = httpClient
+        self.clock = clock
+        self.logger = logger
+        let generator = NonceGenerator()
+        self.nonceSource = nonceSource ?? { generator.next(nowMilliseconds: $0) }
+        self.signer = RequestSigner(apiKey: site.apiKey, secret: site.secret, userKey: site.userKey, sdk: Self.sdkName)
+        self.learned = Mutex(LearnedState(clockOffsetSeconds: 0, apiDomain: DataCenter(site.apiDomain).apiDomain))
+    }
+
+    /// The corrections learned so far.
+    package var learnedState: LearnedState {
+        learned.withLock { $0 }
+    }
+
+    // MARK: GigyaAPI
+
+    public func getSessionInfo(uid: String, provider: String) async throws(GigyaCallError) -> ProviderSession {
+        // PKCS7 always: the ZEROS edge case is undocumented (protocol.md §4, §9.3).
+        let body = try await call(
+            method: "socialize.getSessionInfo",
+            params: ["UID": uid, "provider": provider, "paddingMode": PaddingMode.pkcs7.rawValue]
+        )
+        return try SessionDecoder(partnerSecret: site.partnerSecret ?? site.secret, clock: correctedClock)
+            .providerSession(provider: provider, body: body)
+    }
+
+    public func setUID(uid: String, siteUID: String) async throws(GigyaCallError) {
+        _ = try await call(method: "socialize.setUID", params: ["UID": uid, "siteUID": siteUID])
+    }
+
+    public func notifyRegistration(uid: String, siteUID: String) async throws(GigyaCallError) {
+        _ = try await call(method: "socialize.notifyRegistration", params: ["UID": uid, "siteUID": siteUID])
+    }
+
+    public func getUserInfo(uid: String) async throws(GigyaCallError) -> GigyaUserInfo {
+        let body = try await call(method: "socialize.getUserInfo", params: ["UID": uid])
+        guard let info = GigyaUserInfo(response: body) else {
+            throw .invalidResponse("getUserInfo answered without a UID")
+        }
+        return info
+    }
+
+    public func call(method: String, params: [String: String]) async throws(GigyaCallError) -> GigyaJSON {
+        let (status, body) = try await exchange(method: method, params: params)
+        guard status.code.disposition == .success else {
+            throw .gigya(
+                code: status.errorCode,
+                message: status.errorMessage ?? status.code.message,
+                details: status.errorDetails,
+                callId: status.callId
+            )
+        }
+        return body
+    }
+
+    /// Like `call`, but hands back the final body whatever its `errorCode` (for tools that show Gigya's answer as is).
+    public func response(method: String, params: [String: String]) async throws(GigyaCallError) -> GigyaJSON {
+        try await exchange(method: method, params: params).body
+    }
+
+    // MARK: Request building
+
+    /// Signs a call for the current data centre at a given time and nonce: the pure core the tests pin to the SDK vectors.
+    package func signedRequest(method: String, params: [String: String], timestamp: Int64, nonce: String) -> SignedRequest {
+        signer.sign(method: method, params: params, url: endpoint(for: method).url, timestamp: timestamp, nonce: nonce)
+    }
+
+    /// Signs a call now: corrected clock, fresh nonce.
+    package func signedRequest(method: String, params: [String: String]) -> SignedRequest {
+        let milliseconds = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        return signedRequest(method: method, params: params, timestamp: correctedClock.now(), nonce: nonceSource(milliseconds))
+    }
+
+    /// Where a method goes: the base URL override, else `https://<ns>.<learned apiDomain>` (always https, protocol.md §1.1).
+    package func endpoint(for method: String) -> GigyaEndpoint {
+        if let baseURL = site.baseURL {
+            return GigyaEndpoint(method: method, baseURL: baseURL)
+        }
+        return GigyaEndpoint(method: method, apiDomain: learned.withLock { $0.apiDomain }, scheme: "https")
+    }
+
+    /// The local clock plus the offset learned from a 403002.
+    private var correctedClock: OffsetWallClock {
+        OffsetWallClock(base: clock, offsetSeconds: learned.withLock { $0.clockOffsetSeconds })
+    }
+
+    // MARK: Sending
+
+    /// Sends a call with retries and returns the final Gigya status and body; throws only when no Gigya body came back.
+    private func exchange(method: String, params: [String: String]) async throws(GigyaCallError) -> (status: GigyaResponseStatus, body: GigyaJSON) {
+        let fullMethod = GigyaEndpoint(method: method, baseURL: "").method
+        let started = ContinuousClock.now
+        var ledger = RetryLedger()
+        var attempt = 0
+        defer {
+            Timer(label: "gigya_call_duration_seconds", dimensions: [("method", fullMethod)])
+                .recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+        }
+        while true {
+            attempt += 1
+            let request = signedRequest(method: method, params: params)
+            let outcome = await send(request, method: fullMethod, attempt: attempt)
+            if Task.isCancelled {
+                throw .transport("cancelled")
+            }
+            let step = ledger.next(
+                after: outcome,
+                policy: site.retry,
+                localNow: clock.now(),
+                canSwitchDataCenter: site.baseURL == nil
+            )
+            switch step {
+            case .finish:
+                switch outcome {
+                case .response(let status, let body, _):
+                    if status.code.disposition != .success {
+                        countError(method: fullMethod, code: String(status.errorCode))
+                    }
+                    return (status, body)
+                case .failure(let error, _):
+                    countError(method: fullMethod, code: Self.metricCode(error))
+                    throw error
+                }
+            case .backoff:
+                var generator = SystemRandomNumberGenerator()
+                let delay = site.retry.delay(afterFailedAttempts: ledger.transientFailures, using: &generator)
+                logger.debug("gigya call retrying", metadata: ["gigya.method": "\(fullMethod)", "attempt": "\(attempt)", "delay": "\(delay)"])
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw .transport("cancelled")
+                }
+            case .correctClock(let offset):
+                learned.withLock { $0.clockOffsetSeconds = offset }
+                logger.info("gigya clock offset corrected after 403002", metadata: ["gigya.method": "\(fullMethod)", "offsetSeconds": "\(offset)"])
+            case .switchDataCenter(let apiDomain):
+                let domain = DataCenter(apiDomain).apiDomain
+                learned.withLock { $0.apiDomain = domain }
+                logger.info("gigya data centre switched after 301001", metadata: ["gigya.method": "\(fullMethod)", "apiDomain": "\(domain)"])
+            }
+        }
+    }
+
+    /// One HTTP attempt, classified; never throws.
+    private func send(_ signed: SignedRequest, method: String, attempt: Int) async -> AttemptOutcome {
+        var request = HTTPClientRequest(url: signed.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: signed.formBody))
+        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Self.nanoseconds(site.timeout))
+        let status: HTTPResponseStatus
+        let headers: HTTPHeaders
+        let bytes: ByteBuffer
+        do {
+            let response = try await httpClient.execute(request, deadline: deadline, logger: logger)
+            status = response.status
+            headers = response.headers
+            bytes = try await response.body.collect(upTo: 16 << 20)
+        } catch {
+            let mapped = Self.classify(error)
+            logger.info("gigya call failed", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "error": "\(mapped)"])
+            return .failure(mapped, retryable: true)
+        }
+        let parsed = GigyaJSON(parsing: Data(bytes.readableBytesView))
+        let gigyaStatus = parsed.flatMap { _ in try? JSONDecoder().decode(GigyaResponseStatus.self, from: Data(bytes.readableBytesView)) }
+        guard let body = parsed, case .object = body, let gigyaStatus else {
+            let isServerError = status.code >= 500
+            let error: GigyaCallError =
+                isServerError ? .transport("HTTP \(status.code)") : .invalidResponse("HTTP \(status.code), body is not a Gigya JSON object")
+            logger.info("gigya call answered without a Gigya body", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"])
+            // Unparseable 2xx bodies are retried too: a proxy or a half-written answer is transient, and Gigya's real answers
+            // always carry JSON with httpStatusCodes=false (protocol.md §1.2, §5).
+            return .failure(error, retryable: isServerError || (200..<300).contains(status.code))
+        }
+        let serverTime = headers.first(name: "Date").flatMap(HTTPDate.parse) ?? gigyaStatus.time.flatMap(GigyaTime.parse).map { $0 / 1000 }
+        logger.debug(
+            "gigya call answered",
+            metadata: [
+                "gigya.method": "\(method)", "attempt": "\(attempt)", "errorCode": "\(gigyaStatus.errorCode)",
+                "callId": "\(gigyaStatus.callId ?? "-")",
+            ]
+        )
+        return .response(gigyaStatus, body: body, serverTime: serverTime)
+    }
+
+    /// Counts a failed call by method and code.
+    private func countError(method: String, code: String) {
+        Counter(label: "gigya_call_errors_total", dimensions: [("method", method), ("code", code)]).increment()
+    }
+
+    /// The metrics `code` label of a failure without a Gigya code.
+    private static func metricCode(_ error: GigyaCallError) -> String {
+        switch error {
+        case .gigya(let code, _, _, _): String(code)
+        case .transport: "transport"
+        case .timeout: "timeout"
+        case .invalidResponse: "invalid_response"
+        case .decryption: "decryption"
+        }
+    }
+
+    /// Maps AsyncHTTPClient and NIO errors to `.timeout` or `.transport` with a reason that holds no request data.
+    private static func classify(_ error: any Error) -> GigyaCallError {
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout:
+                return .timeout
+            default:
+                return .transport(String(describing: client))
+            }
+        }
+        return .transport(String(describing: error))
+    }
+
+    /// A `Duration` in whole nanoseconds.
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// The local clock shifted by a learned offset.
+struct OffsetWallClock: WallClock {
+    /// The local clock.
+    let base: any WallClock
+    /// Seconds to add.
+    let offsetSeconds: Int64
+
+    func now() -> Int64 {
+        base.now() + offsetSeconds
+    }
+}
