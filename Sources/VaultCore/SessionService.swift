@@ -1,0 +1,152 @@
+public import Foundation
+public import GigyaClient
+public import GigyaKit
+public import VaultStore
+
+/// Who is asking: the API key behind a read, recorded in the audit log.
+public struct AccessActor: Sendable, Equatable {
+    public let keyID: UUID?
+    public let name: String
+
+    public init(keyID: UUID?, name: String) {
+        self.keyID = keyID
+        self.name = name
+    }
+}
+
+/// Why a session operation could not be done.
+public enum SessionServiceError: Error, Sendable, Equatable {
+    /// No stored session for that user and provider.
+    case notFound
+    /// The request's site could not be resolved.
+    case site(SiteResolutionError)
+    /// Gigya refused or failed the refresh; `retryable` tells whether trying later may help.
+    case gigya(code: Int?, message: String, retryable: Bool, noSession: Bool)
+}
+
+/// Serves stored sessions to backends: metadata, audited token reads and deletes, and coalesced refreshes.
+public struct SessionService: Sendable {
+    private let sessions: any SessionRepository
+    private let audit: any AuditLog
+    private let sites: SiteDirectory
+    private let refreshes: RefreshCoalescer
+    private let metrics: VaultMetrics
+
+    public init(sessions: any SessionRepository, audit: any AuditLog, sites: SiteDirectory, metrics: VaultMetrics) {
+        self.sessions = sessions
+        self.audit = audit
+        self.sites = sites
+        self.metrics = metrics
+        self.refreshes = RefreshCoalescer()
+    }
+
+    /// Resolves the site a read API request means.
+    public func site(apiKey: String?) throws(SessionServiceError) -> GigyaSite {
+        do {
+            return try sites.resolve(apiKey: apiKey)
+        } catch {
+            throw .site(error)
+        }
+    }
+
+    /// Stored providers for a user, without tokens.
+    public func metadata(site: String, uid: String) async throws -> [SessionMetadata] {
+        try await sessions.metadata(site: site, uid: uid)
+    }
+
+    /// The plain tokens of one stored session; the read is in the audit log before any token leaves.
+    public func tokens(site: String, uid: String, provider: String, actor: AccessActor) async throws -> SessionRecord {
+        let record = try await sessions.session(site: site, uid: uid, provider: provider)
+        try await audit.record(
+            AuditEntry(
+                actorKeyID: actor.keyID,
+                actorName: actor.name,
+                action: "session.read",
+                site: site,
+                uid: uid,
+                provider: provider,
+                detail: record == nil ? "not_found" : "ok"
+            )
+        )
+        guard let record else { throw SessionServiceError.notFound }
+        metrics.tokenRead(provider: provider)
+        return record
+    }
+
+    /// Deletes one provider's session, or all of the user's when `provider` is nil; audited. Returns rows deleted.
+    public func delete(site: String, uid: String, provider: String?, actor: AccessActor) async throws -> Int {
+        let deleted = try await sessions.delete(site: site, uid: uid, provider: provider)
+        try await audit.record(
+            AuditEntry(
+                actorKeyID: actor.keyID,
+                actorName: actor.name,
+                action: "session.delete",
+                site: site,
+                uid: uid,
+                provider: provider,
+                detail: "deleted=\(deleted)"
+            )
+        )
+        return deleted
+    }
+
+    /// Fetches the session from Gigya again now and stores it; concurrent refreshes of one session share one Gigya call.
+    public func refresh(site: GigyaSite, uid: String, provider: String, actor: AccessActor) async throws -> SessionMetadata {
+        let key = RefreshCoalescer.Key(site: site.apiKey, uid: uid, provider: provider)
+        let metadata = try await refreshes.run(key) {
+            let session: ProviderSession
+            do throws(GigyaCallError) {
+                session = try await site.gigya.getSessionInfo(uid: uid, provider: provider)
+            } catch {
+                let retryable: Set<GigyaErrorDisposition> = [.retryable, .clockSkew, .wrongDataCenter]
+                throw SessionServiceError.gigya(
+                    code: error.gigyaCode,
+                    message: error.summary,
+                    retryable: retryable.contains(error.disposition),
+                    noSession: error.disposition == .noSession
+                )
+            }
+            let record = SessionRecord(
+                site: site.apiKey,
+                uid: uid,
+                provider: provider,
+                providerUID: session.providerUID,
+                authToken: session.authToken,
+                tokenSecret: session.tokenSecret,
+                sessionHandle: session.sessionHandle,
+                tokenExpiration: session.tokenExpiration,
+                sessionExpiration: session.sessionExpiration,
+                fetchedAt: Date()
+            )
+            try await sessions.upsert(record, eventID: nil)
+            let stored = try await sessions.metadata(site: site.apiKey, uid: uid)
+            guard let fresh = stored.first(where: { $0.provider == provider }) else { throw SessionServiceError.notFound }
+            return fresh
+        }
+        try await audit.record(
+            AuditEntry(actorKeyID: actor.keyID, actorName: actor.name, action: "session.refresh", site: site.apiKey, uid: uid, provider: provider, detail: nil)
+        )
+        return metadata
+    }
+}
+
+/// Collapses concurrent refreshes of one session into one piece of work whose result every caller shares.
+actor RefreshCoalescer {
+    struct Key: Hashable, Sendable {
+        let site: String
+        let uid: String
+        let provider: String
+    }
+
+    private var inFlight: [Key: Task<SessionMetadata, any Error>] = [:]
+
+    func run(_ key: Key, _ work: @escaping @Sendable () async throws -> SessionMetadata) async throws -> SessionMetadata {
+        if let running = inFlight[key] {
+            return try await running.value
+        }
+        let task = Task { try await work() }
+        inFlight[key] = task
+        defer { inFlight[key] = nil }
+        return try await task.value
+    }
+}

@@ -1,0 +1,66 @@
+public import CoreMetrics
+import GigyaKit
+
+/// The domain's metrics, made from an injected factory so each server (and each test) has its own registry.
+public struct VaultMetrics: Sendable {
+    private let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    /// Metrics that go nowhere, for tools that run the domain without a server.
+    public static var discarding: VaultMetrics { VaultMetrics(factory: NOOPMetricsHandler.instance) }
+
+    func callbackAccepted() {
+        Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", "accepted")], factory: factory).increment()
+    }
+
+    func callbackDuplicate() {
+        Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", "duplicate")], factory: factory).increment()
+    }
+
+    func callbackRejected(_ error: IntakeError) {
+        Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", "rejected")], factory: factory).increment()
+        if case .signature(let failure) = error {
+            Counter(label: "vault_signature_failures_total", dimensions: [("reason", failure.code)], factory: factory).increment()
+        }
+    }
+
+    func intakeBatch(size: Int) {
+        Recorder(label: "vault_intake_batch_size", dimensions: [], aggregate: true, factory: factory).record(size)
+    }
+
+    func gigyaCall(method: String, duration: Duration, errorCode: String?) {
+        Timer(label: "vault_gigya_call_duration_seconds", dimensions: [("method", method)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+        if let errorCode {
+            Counter(label: "vault_gigya_errors_total", dimensions: [("method", method), ("code", errorCode)], factory: factory).increment()
+        }
+    }
+
+    func eventFinished(outcome: String) {
+        Counter(label: "vault_login_events_finished_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    func tokenRead(provider: String) {
+        Counter(label: "vault_token_reads_total", dimensions: [("provider", provider)], factory: factory).increment()
+    }
+
+    /// Publishes the inbox depth and the age of its oldest pending event.
+    public func inbox(pending: Int, processing: Int, failed: Int, oldestPendingAgeSeconds: Double?) {
+        Gauge(label: "vault_inbox_events", dimensions: [("status", "pending")], factory: factory).record(pending)
+        Gauge(label: "vault_inbox_events", dimensions: [("status", "processing")], factory: factory).record(processing)
+        Gauge(label: "vault_inbox_events", dimensions: [("status", "failed")], factory: factory).record(failed)
+        Gauge(label: "vault_inbox_oldest_pending_age_seconds", dimensions: [], factory: factory).record(oldestPendingAgeSeconds ?? 0)
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, saturating at `Int64.max`.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled + attoseconds / 1_000_000_000
+    }
+}
