@@ -1,0 +1,295 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why the embedded PostgreSQL could not be started or stopped; carries the command's output (no secrets involved).
+public enum EmbeddedPostgresError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `initdb`/`pg_ctl` are neither on PATH nor under /usr/lib/postgresql/*/bin; the directories searched.
+    case binariesNotFound(searched: [String])
+    /// A command exited non-zero.
+    case commandFailed(command: String, status: Int32, output: String)
+    /// Running as root but there is no `postgres` user to run the server as.
+    case noPostgresUser
+    /// The server started but did not accept connections in time.
+    case notAcceptingConnections(port: Int, lastError: String)
+
+    public var description: String {
+        switch self {
+        case .binariesNotFound(let searched):
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; install them with `apt-get install postgresql` (Debian/Ubuntu) "
+                + "or `brew install postgresql@15`; or set DATABASE_URL. Searched: \(searched.joined(separator: ", "))"
+        case .commandFailed(let command, let status, let output):
+            "`\(command)` exited with status \(status):\n\(output)"
+        case .noPostgresUser:
+            "PostgreSQL refuses to run as root and there is no `postgres` user to run it as; create one or set DATABASE_URL"
+        case .notAcceptingConnections(let port, let lastError):
+            "PostgreSQL on 127.0.0.1:\(port) did not accept connections: \(lastError)"
+        }
+    }
+}
+
+/// A running embedded server: where to connect (trust authentication, loopback only, no TLS).
+public struct EmbeddedPostgresInstance: Sendable, Equatable {
+    public var host: String = "127.0.0.1"
+    public var port: Int
+    public var user: String = "postgres"
+    public var database: String = "postgres"
+    /// The data directory the server runs on.
+    public var dataDirectory: String
+
+    public init(port: Int, dataDirectory: String) {
+        self.port = port
+        self.dataDirectory = dataDirectory
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/DATABASE` for subprocesses and DATABASE_URL.
+    public func url(database: String? = nil) -> String {
+        "postgres://\(user)@\(host):\(port)/\(database ?? self.database)"
+    }
+
+    /// A client configuration for this server (TLS disabled: loopback only).
+    public func clientConfiguration(database: String? = nil) -> PostgresClient.Configuration {
+        PostgresClient.Configuration(host: host, port: port, username: user, password: nil, database: database ?? self.database, tls: .disable)
+    }
+}
+
+/// A private PostgreSQL for the zero-config mode and the tests: `initdb` once, `pg_ctl start`, reuse if already running.
+public struct EmbeddedPostgres: Sendable {
+    public let dataDirectory: String
+    let port: Int?
+    let logger: Logger
+    let fsync: Bool
+    let searchPath: [String]?
+
+    /// - Parameters:
+    ///   - port: nil picks a free port (or reuses the port of a server already running on the directory).
+    ///   - fsync: false only for throwaway test servers.
+    ///   - searchPath: directories to look for `initdb`/`pg_ctl` in; nil means PATH then /usr/lib/postgresql/*/bin.
+    public init(dataDirectory: String, port: Int? = nil, logger: Logger, fsync: Bool = true, searchPath: [String]? = nil) {
+        self.dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        self.port = port
+        self.logger = logger
+        self.fsync = fsync
+        self.searchPath = searchPath
+    }
+
+    /// Where the server log goes: next to the data directory, so a fresh `initdb` never finds it inside.
+    public var logFile: String { URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().appendingPathComponent("postgres.log").path }
+
+    /// Initialises the directory if needed, starts the server (or reuses the one running there), waits until it accepts connections.
+    public func start() async throws -> EmbeddedPostgresInstance {
+        let binaries = try locateBinaries()
+        let runAs = try runAsUser()
+        if let running = runningServerPort() {
+            logger.info("reusing the PostgreSQL already running on this data directory", metadata: ["port": "\(running)"])
+            let instance = EmbeddedPostgresInstance(port: running, dataDirectory: dataDirectory)
+            try await waitUntilAccepting(instance)
+            return instance
+        }
+        try prepareDirectories(owner: runAs)
+        if !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") {
+            logger.info("initialising PostgreSQL data directory", metadata: ["path": "\(dataDirectory)"])
+            _ = try await CommandRunner.run(
+                binaries.initdb, ["-D", dataDirectory, "-A", "trust", "-U", "postgres", "--encoding=UTF8", "--no-locale"], as: runAs)
+        }
+        let chosenPort: Int
+        if let port { chosenPort = port } else { chosenPort = try await Self.freePort() }
+        var options = ["-c listen_addresses=127.0.0.1", "-c port=\(chosenPort)", "-c unix_socket_directories=\(socketDirectory)"]
+        if !fsync { options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"] }
+        _ = try await CommandRunner.run(
+            binaries.pgCtl, ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options.joined(separator: " "), "start"], as: runAs)
+        let instance = EmbeddedPostgresInstance(port: chosenPort, dataDirectory: dataDirectory)
+        try await waitUntilAccepting(instance)
+        logger.info("PostgreSQL started", metadata: ["port": "\(chosenPort)", "dataDirectory": "\(dataDirectory)"])
+        return instance
+    }
+
+    /// Stops the server running on the data directory (fast shutdown); does nothing if none runs.
+    public func stop() async throws {
+        guard runningServerPort() != nil else { return }
+        let binaries = try locateBinaries()
+        _ = try await CommandRunner.run(binaries.pgCtl, ["-D", dataDirectory, "-m", "fast", "-w", "stop"], as: try runAsUser())
+    }
+
+    /// Stops the server on `dataDirectory` at once (`pg_ctl stop -m immediate`), synchronously: for `atexit` hooks,
+    /// where nothing asynchronous can run any more. Best effort; returns whether pg_ctl reported success.
+    @discardableResult
+    public static func stopImmediately(dataDirectory: String, searchPath: [String]? = nil) -> Bool {
+        guard let pgCtl = locatePgCtl(searchPath: searchPath) else { return false }
+        var user: CommandRunner.User?
+        if geteuid() == 0, let entry = getpwnam("postgres") {
+            user = CommandRunner.User(name: "postgres", uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+        }
+        let argv = CommandRunner.wrap(pgCtl, ["-D", dataDirectory, "-m", "immediate", "-w", "stop"], as: user)
+        return CommandRunner.spawnAndWait(argv) == 0
+    }
+
+    /// The socket goes into the data directory when its path fits the 107-byte limit of a Unix socket path, else /tmp.
+    var socketDirectory: String { dataDirectory.utf8.count <= 80 ? dataDirectory : "/tmp" }
+
+    /// Paths of the two binaries this type runs.
+    struct Binaries: Sendable {
+        var initdb: String
+        var pgCtl: String
+    }
+
+    /// Finds `initdb` and `pg_ctl` in one directory: the injected search path, else PATH then the newest /usr/lib/postgresql/*/bin.
+    func locateBinaries() throws(EmbeddedPostgresError) -> Binaries {
+        let directories = searchPath ?? Self.defaultSearchPath()
+        for directory in directories {
+            let initdb = directory + "/initdb"
+            let pgCtl = directory + "/pg_ctl"
+            if FileManager.default.isExecutableFile(atPath: initdb), FileManager.default.isExecutableFile(atPath: pgCtl) {
+                return Binaries(initdb: initdb, pgCtl: pgCtl)
+            }
+        }
+        throw .binariesNotFound(searched: directories)
+    }
+
+    /// The `pg_ctl` that `start()` would use, for synchronous clean-up hooks (nil when not installed).
+    public static func locatePgCtl(searchPath: [String]? = nil) -> String? {
+        (searchPath ?? defaultSearchPath()).map { $0 + "/pg_ctl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// PATH entries, then /usr/lib/postgresql/<version>/bin from the highest version down.
+    static func defaultSearchPath() -> [String] {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .sorted { (Double($0) ?? 0) > (Double($1) ?? 0) }
+            .map { "/usr/lib/postgresql/\($0)/bin" }
+        return path + versions
+    }
+
+    /// The user to run PostgreSQL as: `postgres` when we are root (PostgreSQL refuses root), else nobody else.
+    func runAsUser() throws(EmbeddedPostgresError) -> CommandRunner.User? {
+        guard geteuid() == 0 else { return nil }
+        guard let entry = getpwnam("postgres") else { throw .noPostgresUser }
+        return CommandRunner.User(name: "postgres", uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+    }
+
+    /// Creates the data directory (0700) and the log file, owned by the server's user.
+    func prepareDirectories(owner: CommandRunner.User?) throws {
+        let fileManager = FileManager.default
+        let parent = URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path
+        try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        if !fileManager.fileExists(atPath: dataDirectory) {
+            try fileManager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        }
+        if !fileManager.fileExists(atPath: logFile) {
+            _ = fileManager.createFile(atPath: logFile, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        if let owner {
+            for path in [dataDirectory, logFile] where chown(path, owner.uid, owner.gid) != 0 {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+    }
+
+    /// The port of a live postmaster on this data directory (postmaster.pid: line 1 pid, line 4 port), if any.
+    func runningServerPort() -> Int? {
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 4, let pid = pid_t(lines[0].trimmingCharacters(in: .whitespaces)),
+            let port = Int(lines[3].trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        // kill(pid, 0) probes existence; EPERM means it exists but belongs to another user (the postgres user).
+        guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        return port
+    }
+
+    /// Binds 127.0.0.1:0, reads the port the kernel chose, and releases it.
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+
+    /// `pg_ctl -w` already waited; this confirms a real connection works (up to ~10 s) before returning.
+    func waitUntilAccepting(_ instance: EmbeddedPostgresInstance) async throws {
+        var lastError = ""
+        for _ in 0..<50 {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: PostgresConnection.Configuration(
+                        host: instance.host, port: instance.port, username: instance.user, password: nil, database: instance.database, tls: .disable),
+                    id: 1, logger: logger)
+                try await connection.query("SELECT 1", logger: logger)
+                try await connection.close()
+                return
+            } catch {
+                lastError = String(reflecting: error)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        throw EmbeddedPostgresError.notAcceptingConnections(port: instance.port, lastError: lastError)
+    }
+}
+
+/// Runs a command to completion (as another user when asked) and captures its combined output.
+enum CommandRunner {
+    /// The account a command runs as when we are root.
+    struct User: Sendable {
+        var name: String
+        var uid: uid_t
+        var gid: gid_t
+    }
+
+    /// Runs `executable arguments` and returns its output; non-zero exit throws `commandFailed` with the output.
+    static func run(_ executable: String, _ arguments: [String], as user: User?) async throws -> String {
+        let argv = wrap(executable, arguments, as: user)
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("session-vault-cmd-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        // posix_spawn + waitpid rather than Foundation's Process: on Linux, Process learns of the exit through a descriptor the
+        // child inherits, and the postmaster that `pg_ctl start` leaves behind inherits it too, so the exit is never seen.
+        let status = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: spawnAndWait(argv, outputPath: outputPath)) }
+        }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let commandLine = ([executable] + arguments).joined(separator: " ")
+        guard status == 0 else { throw EmbeddedPostgresError.commandFailed(command: commandLine, status: status, output: output) }
+        return output
+    }
+
+    /// Spawns argv with stdin from /dev/null and stdout+stderr into `outputPath` (or /dev/null), and blocks until it exits.
+    /// Returns the exit status, or -1 when it could not be spawned or was killed by a signal.
+    static func spawnAndWait(_ argv: [String], outputPath: String? = nil) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid = pid_t()
+        guard posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS, spelled out because the C macros are not imported into Swift.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
+    }
+
+    /// As root: `runuser -u postgres -- cmd …`, or `su postgres -s /bin/sh -c '…'` where runuser is missing.
+    static func wrap(_ executable: String, _ arguments: [String], as user: User?) -> [String] {
+        guard let user else { return [executable] + arguments }
+        for runuser in ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"] where FileManager.default.isExecutableFile(atPath: runuser) {
+            return [runuser, "-u", user.name, "--", executable] + arguments
+        }
+        let quoted = ([executable] + arguments).map(shellQuote).joined(separator: " ")
+        return ["/bin/su", user.name, "-s", "/bin/sh", "-c", quoted]
+    }
+
+    /// Single-quotes a word for /bin/sh.
+    static func shellQuote(_ word: String) -> String {
+        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

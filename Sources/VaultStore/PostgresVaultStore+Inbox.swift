@@ -1,0 +1,180 @@
+public import Foundation
+import PostgresNIO
+
+extension PostgresVaultStore {
+    /// Columns of `login_events` in the order `decodeEvent` reads them.
+    static let eventColumns = """
+        id, site, uid, provider, signature_timestamp, status, attempts, next_attempt_at, last_error_code, last_error_message, \
+        created_at, updated_at, completed_at
+        """
+
+    /// Reads a row selected with `eventColumns`.
+    static func decodeEvent(_ row: PostgresRow) throws -> LoginEvent {
+        let (id, site, uid, provider, timestamp, status, attempts, nextAttemptAt, code, message, createdAt, updatedAt, completedAt) =
+            try row.decode((UUID, String, String, String, Int64, String, Int, Date, Int?, String?, Date, Date, Date?).self)
+        return LoginEvent(
+            id: id, site: site, uid: uid, provider: provider, signatureTimestamp: timestamp, status: LoginEventStatus(rawValue: status) ?? .failed,
+            attempts: attempts, nextAttemptAt: nextAttemptAt, lastErrorCode: code, lastErrorMessage: message, createdAt: createdAt,
+            updatedAt: updatedAt, completedAt: completedAt)
+    }
+
+    public func enqueue(_ events: [NewLoginEvent]) async throws -> [EnqueueOutcome] {
+        guard !events.isEmpty else { return [] }
+        // The first occurrence of each replay key is written; later ones in the batch resolve to whatever it resolves to.
+        var firstIndexByKey: [[UInt8]: Int] = [:]
+        var unique: [Int] = []
+        for (index, event) in events.enumerated() where firstIndexByKey[event.replayKey] == nil {
+            firstIndexByKey[event.replayKey] = index
+            unique.append(index)
+        }
+        let ids = unique.map { _ in UUID() }
+        let keys = unique.map { ByteBuffer(bytes: events[$0].replayKey) }
+        let sites = unique.map { events[$0].site }
+        let uids = unique.map { events[$0].uid }
+        let providers = unique.map { events[$0].provider }
+        let timestamps = unique.map { events[$0].signatureTimestamp }
+        let expiries = unique.map { events[$0].replayExpiresAt }
+
+        let resolved: [[UInt8]: EnqueueOutcome] = try await client.withTransaction(logger: logger) { connection in
+            var resolved: [[UInt8]: EnqueueOutcome] = [:]
+            // One statement: claim the replay keys that are free and create the events for exactly those keys.
+            // The foreign key from replay_keys to login_events is checked at the end of the statement, after both inserts.
+            let accepted = try await connection.query(
+                """
+                WITH input AS (
+                    SELECT * FROM UNNEST(\(ids)::uuid[], \(keys)::bytea[], \(expiries)::timestamptz[], \(sites)::text[], \(uids)::text[],
+                                         \(providers)::text[], \(timestamps)::int8[])
+                        AS t(id, key, expires_at, site, uid, provider, signature_timestamp)
+                ), keys AS (
+                    INSERT INTO replay_keys (key, event_id, expires_at)
+                    SELECT key, id, expires_at FROM input
+                    ON CONFLICT (key) DO NOTHING
+                    RETURNING key, event_id
+                ), events AS (
+                    INSERT INTO login_events (id, site, uid, provider, signature_timestamp, status, attempts, next_attempt_at)
+                    SELECT input.id, input.site, input.uid, input.provider, input.signature_timestamp, 'pending', 0, now()
+                    FROM input JOIN keys ON keys.event_id = input.id
+                    RETURNING id
+                )
+                SELECT keys.key, events.id FROM keys JOIN events ON events.id = keys.event_id
+                """, logger: logger)
+            for try await (key, id) in accepted.decode((ByteBuffer, UUID).self) {
+                resolved[Array(buffer: key)] = .accepted(eventID: id)
+            }
+            let taken = keys.filter { resolved[Array(buffer: $0)] == nil }
+            guard !taken.isEmpty else { return resolved }
+            // A separate statement takes a new snapshot, so it sees keys committed by a concurrent batch we waited on.
+            let existing = try await connection.query(
+                "SELECT key, event_id FROM replay_keys WHERE key = ANY(\(taken)::bytea[])", logger: logger)
+            for try await (key, id) in existing.decode((ByteBuffer, UUID).self) {
+                resolved[Array(buffer: key)] = .duplicate(eventID: id)
+            }
+            return resolved
+        }
+        return try events.enumerated().map { index, event in
+            guard let outcome = resolved[event.replayKey] else { throw VaultStoreError.replayKeyVanished }
+            return firstIndexByKey[event.replayKey] == index ? outcome : .duplicate(eventID: outcome.eventID)
+        }
+    }
+
+    public func event(id: UUID) async throws -> LoginEvent? {
+        let rows = try await client.query("SELECT \(unescaped: Self.eventColumns) FROM login_events WHERE id = \(id)", logger: logger)
+        for try await row in rows { return try Self.decodeEvent(row) }
+        return nil
+    }
+
+    public func claim(worker: String, limit: Int, lease: Duration) async throws -> [LoginEvent] {
+        guard limit > 0 else { return [] }
+        let rows = try await client.query(
+            """
+            WITH due AS (
+                SELECT id FROM login_events
+                WHERE (status = 'pending' AND next_attempt_at <= now())
+                   OR (status = 'processing' AND lease_expires_at <= now())
+                ORDER BY next_attempt_at
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE login_events AS e
+            SET status = 'processing', lease_owner = \(worker), lease_expires_at = now() + \(lease.seconds) * interval '1 second',
+                attempts = e.attempts + 1, updated_at = now()
+            FROM due WHERE e.id = due.id
+            RETURNING \(unescaped: Self.eventColumns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+            """, logger: logger)
+        var events: [LoginEvent] = []
+        for try await row in rows { events.append(try Self.decodeEvent(row)) }
+        return events.sorted { $0.nextAttemptAt < $1.nextAttemptAt }
+    }
+
+    public func complete(id: UUID, worker: String, session: SessionRecord) async throws -> Bool {
+        let sealed = try seal(session)
+        return try await client.withTransaction(logger: logger) { connection in
+            // The event row is locked first; a worker whose lease was taken over finds another owner and writes nothing.
+            let marked = try await connection.query(
+                """
+                UPDATE login_events
+                SET status = 'stored', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
+                    last_error_code = NULL, last_error_message = NULL
+                WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
+                RETURNING id
+                """, logger: logger
+            ).collect()
+            guard !marked.isEmpty else { return false }
+            try await upsertSealed(sealed, eventID: id, on: connection)
+            return true
+        }
+    }
+
+    public func fail(id: UUID, worker: String, code: Int?, message: String) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            UPDATE login_events
+            SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
+                last_error_code = \(code), last_error_message = \(Self.clip(message))
+            WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
+            RETURNING id
+            """, logger: logger)
+        return try await !rows.collect().isEmpty
+    }
+
+    public func retryLater(id: UUID, worker: String, delay: Duration, code: Int?, message: String) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            UPDATE login_events
+            SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                next_attempt_at = now() + \(delay.seconds) * interval '1 second',
+                last_error_code = \(code), last_error_message = \(Self.clip(message))
+            WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
+            RETURNING id
+            """, logger: logger)
+        return try await !rows.collect().isEmpty
+    }
+
+    public func stats() async throws -> InboxStats {
+        let rows = try await client.query(
+            """
+            SELECT count(*) FILTER (WHERE status = 'pending'),
+                   count(*) FILTER (WHERE status = 'processing'),
+                   count(*) FILTER (WHERE status = 'failed'),
+                   count(*) FILTER (WHERE status = 'stored'),
+                   EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::float8
+            FROM login_events
+            """, logger: logger)
+        for try await (pending, processing, failed, stored, age) in rows.decode((Int, Int, Int, Int, Double?).self) {
+            return InboxStats(pending: pending, processing: processing, failed: failed, stored: stored, oldestPendingAge: age.map { max(0, $0) })
+        }
+        return InboxStats(pending: 0, processing: 0, failed: 0, stored: 0, oldestPendingAge: nil)
+    }
+
+    public func purgeExpiredReplayKeys(before: Date) async throws -> Int {
+        let rows = try await client.query(
+            "WITH purged AS (DELETE FROM replay_keys WHERE expires_at < \(before) RETURNING 1) SELECT count(*) FROM purged", logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    /// Error messages come from Gigya and transports; bounded so a hostile upstream cannot bloat rows.
+    static func clip(_ message: String) -> String {
+        message.count <= 1000 ? message : String(message.prefix(1000))
+    }
+}

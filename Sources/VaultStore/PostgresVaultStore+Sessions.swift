@@ -1,0 +1,128 @@
+public import Foundation
+import PostgresNIO
+
+/// A session after sealing: what actually reaches the database.
+struct SealedSession: Sendable {
+    var record: SessionRecordKey
+    var providerUID: String?
+    var keyID: String
+    var authToken: Data?
+    var tokenSecret: Data?
+    var sessionHandle: Data?
+    var tokenExpiration: String?
+    var sessionExpiration: String?
+    var fetchedAt: Date
+}
+
+/// The primary key of a provider session.
+struct SessionRecordKey: Sendable {
+    var site: String
+    var uid: String
+    var provider: String
+}
+
+/// The sealed columns, named as the associated data names them (changing a name would orphan every stored value).
+enum SealedField: String, CaseIterable {
+    case authToken = "auth_token"
+    case tokenSecret = "token_secret"
+    case sessionHandle = "session_handle"
+}
+
+extension PostgresVaultStore {
+    /// The associated data for one sealed column of one row.
+    static func context(_ key: SessionRecordKey, _ field: SealedField) -> SealContext {
+        SealContext(site: key.site, uid: key.uid, provider: key.provider, field: field.rawValue)
+    }
+
+    /// Seals every token field of `record` under the primary key.
+    func seal(_ record: SessionRecord) throws -> SealedSession {
+        let key = SessionRecordKey(site: record.site, uid: record.uid, provider: record.provider)
+        func sealField(_ value: String?, _ field: SealedField) throws -> Data? {
+            try value.map { Data(try keyRing.seal($0, context: Self.context(key, field))) }
+        }
+        return SealedSession(
+            record: key, providerUID: record.providerUID, keyID: keyRing.primaryID,
+            authToken: try sealField(record.authToken, .authToken), tokenSecret: try sealField(record.tokenSecret, .tokenSecret),
+            sessionHandle: try sealField(record.sessionHandle, .sessionHandle), tokenExpiration: record.tokenExpiration,
+            sessionExpiration: record.sessionExpiration, fetchedAt: record.fetchedAt)
+    }
+
+    /// Inserts or replaces a sealed session on `connection`; an older fetch never overwrites a newer one.
+    func upsertSealed(_ sealed: SealedSession, eventID: UUID?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO provider_sessions (site, uid, provider, provider_uid, key_id, auth_token, token_secret, session_handle,
+                                           token_expiration, session_expiration, fetched_at, updated_at, event_id)
+            VALUES (\(sealed.record.site), \(sealed.record.uid), \(sealed.record.provider), \(sealed.providerUID), \(sealed.keyID),
+                    \(sealed.authToken), \(sealed.tokenSecret), \(sealed.sessionHandle), \(sealed.tokenExpiration),
+                    \(sealed.sessionExpiration), \(sealed.fetchedAt), now(), \(eventID))
+            ON CONFLICT (site, uid, provider) DO UPDATE
+            SET provider_uid = EXCLUDED.provider_uid, key_id = EXCLUDED.key_id, auth_token = EXCLUDED.auth_token,
+                token_secret = EXCLUDED.token_secret, session_handle = EXCLUDED.session_handle,
+                token_expiration = EXCLUDED.token_expiration, session_expiration = EXCLUDED.session_expiration,
+                fetched_at = EXCLUDED.fetched_at, updated_at = now(), event_id = EXCLUDED.event_id
+            WHERE provider_sessions.fetched_at <= EXCLUDED.fetched_at
+            """, logger: logger)
+    }
+
+    public func upsert(_ record: SessionRecord, eventID: UUID?) async throws {
+        let sealed = try seal(record)
+        try await client.withConnection { connection in
+            try await upsertSealed(sealed, eventID: eventID, on: connection)
+        }
+    }
+
+    public func metadata(site: String, uid: String) async throws -> [SessionMetadata] {
+        let rows = try await client.query(
+            """
+            SELECT provider, provider_uid, token_expiration, session_expiration, fetched_at, updated_at, key_id
+            FROM provider_sessions WHERE site = \(site) AND uid = \(uid) ORDER BY provider
+            """, logger: logger)
+        var result: [SessionMetadata] = []
+        for try await (provider, providerUID, tokenExpiration, sessionExpiration, fetchedAt, updatedAt, keyID) in rows.decode(
+            (String, String?, String?, String?, Date, Date, String).self)
+        {
+            result.append(
+                SessionMetadata(
+                    provider: provider, providerUID: providerUID, tokenExpiration: tokenExpiration, sessionExpiration: sessionExpiration,
+                    fetchedAt: fetchedAt, updatedAt: updatedAt, keyID: keyID))
+        }
+        return result
+    }
+
+    public func session(site: String, uid: String, provider: String) async throws -> SessionRecord? {
+        let rows = try await client.query(
+            """
+            SELECT provider_uid, key_id, auth_token, token_secret, session_handle, token_expiration, session_expiration, fetched_at
+            FROM provider_sessions WHERE site = \(site) AND uid = \(uid) AND provider = \(provider)
+            """, logger: logger)
+        let key = SessionRecordKey(site: site, uid: uid, provider: provider)
+        for try await (providerUID, keyID, authToken, tokenSecret, sessionHandle, tokenExpiration, sessionExpiration, fetchedAt) in rows.decode(
+            (String?, String, Data?, Data?, Data?, String?, String?, Date).self)
+        {
+            func open(_ sealed: Data?, _ field: SealedField) throws(SealError) -> String? {
+                guard let sealed else { return nil }
+                return try keyRing.open(Array(sealed), keyID: keyID, context: Self.context(key, field))
+            }
+            return SessionRecord(
+                site: site, uid: uid, provider: provider, providerUID: providerUID, authToken: try open(authToken, .authToken),
+                tokenSecret: try open(tokenSecret, .tokenSecret), sessionHandle: try open(sessionHandle, .sessionHandle),
+                tokenExpiration: tokenExpiration, sessionExpiration: sessionExpiration, fetchedAt: fetchedAt)
+        }
+        return nil
+    }
+
+    public func delete(site: String, uid: String, provider: String?) async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH deleted AS (
+                DELETE FROM provider_sessions
+                WHERE site = \(site) AND uid = \(uid) AND (\(provider)::text IS NULL OR provider = \(provider))
+                RETURNING 1
+            )
+            SELECT count(*) FROM deleted
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+}

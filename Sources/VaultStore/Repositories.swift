@@ -1,0 +1,63 @@
+public import Foundation
+
+/// The durable inbox of verified login callbacks and the work queue the session workers drain.
+public protocol EventInbox: Sendable {
+    /// Writes a batch in ONE transaction (group commit); outcomes come back in input order, a known replay key as `.duplicate`.
+    func enqueue(_ events: [NewLoginEvent]) async throws -> [EnqueueOutcome]
+    /// One event by id.
+    func event(id: UUID) async throws -> LoginEvent?
+    /// Leases up to `limit` due events (pending, or processing with an expired lease) to `worker`, without blocking other claimers.
+    func claim(worker: String, limit: Int, lease: Duration) async throws -> [LoginEvent]
+    /// Seals and stores the session and marks the event stored, in one transaction; false (nothing written) if `worker` lost the lease.
+    func complete(id: UUID, worker: String, session: SessionRecord) async throws -> Bool
+    /// Marks the event failed for good; false if `worker` no longer holds it.
+    func fail(id: UUID, worker: String, code: Int?, message: String) async throws -> Bool
+    /// Puts the event back to pending, due after `delay`; false if `worker` no longer holds it.
+    func retryLater(id: UUID, worker: String, delay: Duration, code: Int?, message: String) async throws -> Bool
+    /// Counts by status and the age of the oldest pending event.
+    func stats() async throws -> InboxStats
+    /// Deletes replay keys that expired before `before`; returns how many.
+    func purgeExpiredReplayKeys(before: Date) async throws -> Int
+}
+
+/// Provider sessions, sealed at rest, plaintext only in memory.
+public protocol SessionRepository: Sendable {
+    /// Seals and inserts or replaces the session (an older `fetchedAt` never overwrites a newer one).
+    func upsert(_ record: SessionRecord, eventID: UUID?) async throws
+    /// Every stored session of a user, without tokens.
+    func metadata(site: String, uid: String) async throws -> [SessionMetadata]
+    /// One session, opened with the key ring.
+    func session(site: String, uid: String, provider: String) async throws -> SessionRecord?
+    /// Deletes one provider's session, or all of the user's when `provider` is nil; returns how many.
+    func delete(site: String, uid: String, provider: String?) async throws -> Int
+}
+
+/// API keys for the read API: only a SHA-256 of each key is stored.
+public protocol APIKeyRepository: Sendable {
+    /// Creates a key and returns its plaintext once (`svk_<prefix>_<secret>`); a taken name throws `APIKeyError.duplicateName`.
+    func createKey(name: String, scopes: [String]) async throws -> (record: APIKeyRecord, plaintext: String)
+    /// The key's record, or nil when unknown or revoked.
+    func authenticate(_ presented: String) async throws -> APIKeyRecord?
+    /// Every key, revoked ones included, oldest first.
+    func listKeys() async throws -> [APIKeyRecord]
+    /// Revokes by name or id; false when no live key matched.
+    func revokeKey(nameOrID: String) async throws -> Bool
+}
+
+/// Who read or deleted which tokens, and when.
+public protocol AuditLog: Sendable {
+    /// Appends one entry.
+    func record(_ entry: AuditEntry) async throws
+    /// The newest `limit` entries, newest first.
+    func recentAudit(limit: Int) async throws -> [AuditRecord]
+}
+
+/// Re-sealing stored tokens under the ring's primary key.
+public protocol DataKeyRotator: Sendable {
+    /// Re-seals rows not under the primary key, batch by batch; safe to interrupt and re-run.
+    func rotateDataKeys(batchSize: Int) async throws -> RotationReport
+    /// Stored rows per key id.
+    func rowsPerKey() async throws -> [String: Int]
+    /// Key ids found in stored rows but absent from the ring.
+    func unknownKeyIDs() async throws -> [String]
+}
