@@ -62,6 +62,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -105,7 +107,6 @@ let package = Package(
             dependencies: [
                 "GigyaKit",
                 "GigyaClient",
-                "GigyaEmulator",
                 "VaultStore",
                 "VaultCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -121,6 +122,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Zero-config development mode: a private PostgreSQL and the emulator around the real server, and `demo login`.
+        .target(
+            name: "VaultDevelopment",
+            dependencies: [
+                "GigyaEmulator",
+                "VaultStore",
+                "VaultServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // One thin CLI.
         .executableTarget(
             name: "session-vault",
@@ -131,6 +144,7 @@ let package = Package(
                 "VaultStore",
                 "VaultCore",
                 "VaultServer",
+                "VaultDevelopment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -163,6 +177,9 @@ let package = Package(
                 "GigyaClient",
                 "GigyaEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -179,6 +196,7 @@ let package = Package(
             name: "VaultServerTests",
             dependencies: [
                 "VaultTesting",
+                "VaultDevelopment",
                 "GigyaKit",
                 "GigyaClient",
                 "GigyaEmulator",

@@ -1,0 +1,122 @@
+import Foundation
+import GigyaKit
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+import VaultCore
+
+/// An error answered to a client: an HTTP status, a stable machine-readable code, a message and optionally the field.
+/// Messages never contain a secret, a signature or a token.
+public struct APIError: HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public let field: String?
+    public let headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+    }
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            let code: String
+            let message: String
+            let field: String?
+        }
+        let error: Detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = try JSONEncoder().encode(Body(error: .init(code: code, message: message, field: field)))
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension APIError {
+    static func badRequest(_ code: String, _ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, code: code, message: message, field: field)
+    }
+
+    static let unauthenticated = APIError(
+        .unauthorized,
+        code: "unauthenticated",
+        message: "a valid API key is required: send 'Authorization: Bearer <key>'",
+        headers: [.wwwAuthenticate: "Bearer realm=\"session-vault\""]
+    )
+
+    static func insufficientScope(_ scope: String) -> APIError {
+        APIError(.forbidden, code: "insufficient_scope", message: "this API key lacks the '\(scope)' scope")
+    }
+
+    static let notFound = APIError(.notFound, code: "not_found", message: "no stored session for that user and provider")
+
+    static let storeUnavailable = APIError(.serviceUnavailable, code: "store_unavailable", message: "the database is unavailable; nothing was stored, try again")
+
+    /// Maps an intake refusal to its answer: malformed → 400, bad signature or stale timestamp → 401.
+    init(_ error: IntakeError) {
+        switch error {
+        case .missingField(let field):
+            self = .badRequest("missing_field", "the field '\(field)' is required", field: field)
+        case .invalidField(let field, let reason):
+            self = .badRequest("invalid_field", "the field '\(field)' is invalid: \(reason)", field: field)
+        case .unknownSite:
+            self = .badRequest("unknown_site", "the apiKey names no configured site", field: "apiKey")
+        case .siteRequired:
+            self = .badRequest("site_required", "several sites are configured: the apiKey field is required", field: "apiKey")
+        case .replayedForAnotherProvider:
+            self = APIError(.conflict, code: "login_result_replayed", message: "this login result was already used for another provider")
+        case .signature(let failure):
+            switch failure {
+            case .malformed(let field, let reason):
+                self = .badRequest("malformed_input", "the field '\(Self.wireName(field))' is malformed: \(reason)", field: Self.wireName(field))
+            case .timestampOutsideWindow(let skew):
+                self = APIError(
+                    .unauthorized,
+                    code: failure.code,
+                    message: "signatureTimestamp is \(abs(skew)) s \(skew >= 0 ? "old" : "in the future"), outside the accepted window"
+                )
+            default:
+                self = APIError(.unauthorized, code: failure.code, message: "the login result's signature does not verify")
+            }
+        }
+    }
+
+    /// Maps a session-service refusal to its answer.
+    init(_ error: SessionServiceError) {
+        switch error {
+        case .notFound:
+            self = .notFound
+        case .site(.unknownSite):
+            self = .badRequest("unknown_site", "the site parameter names no configured site", field: "site")
+        case .site(.siteRequired):
+            self = .badRequest("site_required", "several sites are configured: the site query parameter is required", field: "site")
+        case .gigya(let code, let message, let retryable, let noSession):
+            if noSession {
+                self = APIError(.notFound, code: "no_provider_session", message: "Gigya has no session for that user and provider (\(message))")
+            } else {
+                self = APIError(
+                    retryable ? .serviceUnavailable : .badGateway,
+                    code: retryable ? "gigya_unavailable" : "gigya_error",
+                    message: "Gigya refused the call\(code.map { " (\($0))" } ?? ""): \(message)"
+                )
+            }
+        }
+    }
+
+    /// The verifier names fields in Swift terms; clients know them by their wire names.
+    private static func wireName(_ field: String) -> String {
+        switch field.lowercased() {
+        case "uid": "UID"
+        case "timestamp", "signaturetimestamp": "signatureTimestamp"
+        case "signature", "uidsignature": "UIDSignature"
+        default: field
+        }
+    }
+}

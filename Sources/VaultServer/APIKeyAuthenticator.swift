@@ -1,0 +1,90 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+public import VaultStore
+
+/// The permissions an API key can hold; `admin` implies every other one.
+public enum APIScope: String, CaseIterable, Sendable {
+    case sessionsRead = "sessions:read"
+    case sessionsMetadata = "sessions:metadata"
+    case sessionsRefresh = "sessions:refresh"
+    case sessionsDelete = "sessions:delete"
+    case eventsRead = "events:read"
+    case admin
+
+    /// Parses a comma- or space-separated scope list, naming the first unknown scope.
+    public static func parseList(_ text: String) throws(APIScopeError) -> [APIScope] {
+        let names = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        guard !names.isEmpty else { throw .empty }
+        var scopes: [APIScope] = []
+        for name in names {
+            guard let scope = APIScope(rawValue: name) else { throw .unknown(name) }
+            if !scopes.contains(scope) { scopes.append(scope) }
+        }
+        return scopes
+    }
+}
+
+/// A scope list that could not be parsed.
+public enum APIScopeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case empty
+    case unknown(String)
+
+    public var description: String {
+        let known = APIScope.allCases.map(\.rawValue).joined(separator: ", ")
+        switch self {
+        case .empty: return "at least one scope is required (\(known))"
+        case .unknown(let name): return "unknown scope '\(name)'; known scopes: \(known)"
+        }
+    }
+}
+
+/// Authenticates `Authorization: Bearer <key>` against the stored key hashes; 401 when absent, unknown or revoked.
+public struct APIKeyAuthenticator: RouterMiddleware {
+    public typealias Context = VaultRequestContext
+
+    let keys: any APIKeyRepository
+
+    public init(keys: any APIKeyRepository) {
+        self.keys = keys
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { throw APIError.unauthenticated }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthenticated }
+        let presented = parts[1].trimmingCharacters(in: .whitespaces)
+        let record: APIKeyRecord?
+        do {
+            record = try await keys.authenticate(presented)
+        } catch {
+            context.logger.error("API key lookup failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw APIError.storeUnavailable
+        }
+        guard let record else { throw APIError.unauthenticated }
+        var context = context
+        context.apiKey = record
+        context.logger[metadataKey: "api_key"] = "\(record.name)"
+        return try await next(request, context)
+    }
+}
+
+extension VaultRequestContext {
+    /// Throws 403 unless the authenticated key holds `scope` (or `admin`); 401 if no key authenticated the request.
+    func require(_ scope: APIScope) throws {
+        guard let apiKey else { throw APIError.unauthenticated }
+        guard apiKey.scopes.contains(scope.rawValue) || apiKey.scopes.contains(APIScope.admin.rawValue) else {
+            throw APIError.insufficientScope(scope.rawValue)
+        }
+    }
+
+    /// Throws 403 unless the key holds at least one of `scopes` (or `admin`).
+    func requireAny(_ scopes: [APIScope]) throws {
+        guard let apiKey else { throw APIError.unauthenticated }
+        let granted = Set(apiKey.scopes)
+        guard granted.contains(APIScope.admin.rawValue) || scopes.contains(where: { granted.contains($0.rawValue) }) else {
+            throw APIError.insufficientScope(scopes.map(\.rawValue).joined(separator: " or "))
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import VaultCore
+import VaultStore
+
+/// `POST /v1/login-callbacks` (browsers and web apps post login results) and `GET /v1/login-callbacks/{eventId}`.
+struct LoginCallbackController: Sendable {
+    /// Largest accepted callback body; a login result is a few hundred bytes.
+    static let maxBodyBytes = 16 * 1024
+    /// Longest `Prefer: wait=N` honoured, in seconds.
+    static let maxWaitSeconds = 10
+
+    let intake: LoginIntake
+    let inbox: any EventInbox
+
+    func addRoutes(to router: Router<VaultRequestContext>, authenticator: APIKeyAuthenticator) {
+        router.post("/v1/login-callbacks") { request, context in
+            try await self.post(request, context: context)
+        }
+        router.group("/v1/login-callbacks")
+            .add(middleware: authenticator)
+            .get("{eventId}") { request, context in
+                try await self.get(request, context: context)
+            }
+    }
+
+    private func post(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodyBytes {
+            throw Self.tooLarge
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Self.tooLarge
+        }
+        let fields = try Self.parseFields(body: body, contentType: request.headers[.contentType])
+        let result = LoginResult(
+            uid: fields["UID"] ?? "",
+            uidSignature: fields["UIDSignature"] ?? "",
+            signatureTimestamp: fields["signatureTimestamp"] ?? "",
+            provider: fields["provider"] ?? fields["loginProvider"] ?? "",
+            apiKey: fields["apiKey"]
+        )
+        let wait = try Self.preferredWait(request.headers[.prefer])
+
+        let receipt: IntakeReceipt
+        do {
+            receipt = try await intake.accept(result)
+        } catch let error as IntakeError {
+            throw APIError(error)
+        } catch {
+            context.logger.error("login callback could not be stored", metadata: ["error": "\(String(reflecting: error))"])
+            throw APIError.storeUnavailable
+        }
+
+        var status: HTTPResponse.Status = receipt.duplicate ? .ok : .accepted
+        var payload = EventPayload(eventID: receipt.eventID, status: receipt.status.rawValue, duplicate: receipt.duplicate)
+        var headers: HTTPFields = [.location: "/v1/login-callbacks/\(receipt.eventID.uuidString.lowercased())"]
+        if let wait {
+            headers[.preferenceApplied] = "wait=\(wait)"
+            if let event = try await intake.awaitOutcome(eventID: receipt.eventID, timeout: .seconds(wait)) {
+                payload = EventPayload(event: event, duplicate: receipt.duplicate)
+                if event.status == LoginEventStatus.stored || event.status == LoginEventStatus.failed { status = .ok }
+            }
+        }
+        return try JSONResponse.make(payload, status: status, headers: headers)
+    }
+
+    private func get(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        try context.require(.eventsRead)
+        guard let id = context.parameters.get("eventId").flatMap(UUID.init(uuidString:)) else {
+            throw APIError.badRequest("invalid_event_id", "eventId must be a UUID", field: "eventId")
+        }
+        let site = request.uri.queryParameters.get("site")
+        guard let event = try await inbox.event(id: id), site == nil || event.site == site else {
+            throw APIError(.notFound, code: "not_found", message: "no login event with that id")
+        }
+        return try JSONResponse.make(EventPayload(event: event, duplicate: nil), status: .ok)
+    }
+
+    static let tooLarge = APIError(
+        .contentTooLarge,
+        code: "payload_too_large",
+        message: "login callbacks are limited to \(maxBodyBytes) bytes"
+    )
+
+    /// Reads the callback's fields from a JSON object or a form-encoded body; anything else is 415.
+    static func parseFields(body: ByteBuffer, contentType: String?) throws -> [String: String] {
+        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let bytes = Data(buffer: body)
+        switch mediaType {
+        case "application/json":
+            return try parseJSON(bytes)
+        case "application/x-www-form-urlencoded":
+            guard let text = String(data: bytes, encoding: .utf8) else {
+                throw APIError.badRequest("malformed_body", "the form body is not valid UTF-8")
+            }
+            return FormFields.parse(text)
+        default:
+            throw APIError(
+                .unsupportedMediaType,
+                code: "unsupported_media_type",
+                message: "send application/json or application/x-www-form-urlencoded"
+            )
+        }
+    }
+
+    private static func parseJSON(_ bytes: Data) throws -> [String: String] {
+        let body: CallbackJSON
+        do {
+            body = try JSONDecoder().decode(CallbackJSON.self, from: bytes)
+        } catch let DecodingError.typeMismatch(_, context) {
+            let field = context.codingPath.first?.stringValue ?? "body"
+            throw APIError.badRequest("invalid_field", "the field '\(field)' must be a string", field: field)
+        } catch {
+            throw APIError.badRequest("malformed_body", "the body must be a JSON object")
+        }
+        return body.fields
+    }
+
+    /// `Prefer: wait=N` (RFC 7240): how long to wait for the outcome, capped; a malformed value is a 400.
+    static func preferredWait(_ header: String?) throws -> Int? {
+        guard let header else { return nil }
+        for preference in header.split(separator: ",") {
+            let parts = preference.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.first?.lowercased() == "wait" else { continue }
+            guard parts.count == 2, let seconds = Int(parts[1]), seconds >= 0 else {
+                throw APIError.badRequest("invalid_prefer", "Prefer: wait must be a whole number of seconds", field: "Prefer")
+            }
+            return min(seconds, maxWaitSeconds)
+        }
+        return nil
+    }
+}
+
+/// The JSON form of a login callback; `signatureTimestamp` may arrive as a whole number, as some clients send it.
+struct CallbackJSON: Decodable {
+    let fields: [String: String]
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static let names = ["UID", "UIDSignature", "signatureTimestamp", "provider", "loginProvider", "apiKey"]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        var fields: [String: String] = [:]
+        for name in Self.names {
+            let key = Key(stringValue: name)
+            guard container.contains(key), try !container.decodeNil(forKey: key) else { continue }
+            if let number = try? container.decode(Int64.self, forKey: key) {
+                fields[name] = String(number)
+            } else {
+                fields[name] = try container.decode(String.self, forKey: key)
+            }
+        }
+        self.fields = fields
+    }
+}
+
+/// The public view of a login event.
+struct EventPayload: Encodable {
+    struct Failure: Encodable {
+        let gigyaCode: Int?
+        let message: String
+    }
+
+    let eventId: String
+    let status: String
+    let duplicate: Bool?
+    let provider: String?
+    let attempts: Int?
+    let lastError: Failure?
+    let createdAt: Date?
+    let completedAt: Date?
+
+    init(eventID: UUID, status: String, duplicate: Bool) {
+        self.eventId = eventID.uuidString.lowercased()
+        self.status = status
+        self.duplicate = duplicate
+        self.provider = nil
+        self.attempts = nil
+        self.lastError = nil
+        self.createdAt = nil
+        self.completedAt = nil
+    }
+
+    init(event: LoginEvent, duplicate: Bool?) {
+        self.eventId = event.id.uuidString.lowercased()
+        self.status = event.status.rawValue
+        self.duplicate = duplicate
+        self.provider = event.provider
+        self.attempts = event.attempts
+        self.lastError = event.lastErrorMessage.map { Failure(gigyaCode: event.lastErrorCode, message: $0) }
+        self.createdAt = event.createdAt
+        self.completedAt = event.completedAt
+    }
+}
+
+/// `application/x-www-form-urlencoded` parsing: `+` is a space, then percent-decoding; the last duplicate key wins.
+enum FormFields {
+    static func parse(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = decode(parts[0])
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            if !key.isEmpty { fields[key] = value }
+        }
+        return fields
+    }
+
+    private static func decode(_ component: Substring) -> String {
+        let spaced = component.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}
+
+/// JSON responses with ISO-8601 dates and stable key order.
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status, headers: HTTPFields = [:]) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+extension HTTPField.Name {
+    /// RFC 7240 `Prefer`.
+    static let prefer = Self("Prefer")!
+    /// RFC 7240 `Preference-Applied`.
+    static let preferenceApplied = Self("Preference-Applied")!
+}

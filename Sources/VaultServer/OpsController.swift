@@ -1,0 +1,87 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import VaultCore
+import VaultStore
+
+/// `/health/live`, `/health/ready` and `/metrics` for orchestrators and Prometheus.
+struct OpsController: Sendable {
+    let readiness: @Sendable () async -> ReadinessReport
+    let inbox: any EventInbox
+    let registry: PrometheusCollectorRegistry
+    let metrics: VaultMetrics
+
+    func addRoutes(to router: Router<VaultRequestContext>) {
+        router.get("/health/live") { _, _ in
+            try JSONResponse.make(["status": "live"], status: .ok)
+        }
+        router.get("/health/ready") { _, _ in
+            let report = await readiness()
+            return try JSONResponse.make(report, status: report.ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, context in
+            // Inbox depth is read at scrape time so the gauge is never staler than the scrape.
+            do {
+                let stats = try await inbox.stats()
+                metrics.inbox(pending: stats.pending, processing: stats.processing, failed: stats.failed, oldestPendingAgeSeconds: stats.oldestPendingAge)
+            } catch {
+                context.logger.warning("inbox statistics unavailable for /metrics", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+            )
+        }
+    }
+}
+
+/// What `/health/ready` reports: the database is reachable and the schema is current.
+public struct ReadinessReport: Encodable, Sendable {
+    public let ready: Bool
+    public let database: String
+    public let schema: String
+
+    public init(ready: Bool, database: String, schema: String) {
+        self.ready = ready
+        self.database = database
+        self.schema = schema
+    }
+}
+
+/// CORS for the configured browser origins on the login-callback route only; other origins get no CORS headers.
+struct CallbackCORSMiddleware: RouterMiddleware {
+    typealias Context = VaultRequestContext
+
+    let origins: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path == "/v1/login-callbacks", let origin = request.headers[.origin], origins.contains(origin) || origins.contains("*") else {
+            return try await next(request, context)
+        }
+        if request.method == .options {
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: origin,
+                    .accessControlAllowMethods: "POST, OPTIONS",
+                    .accessControlAllowHeaders: "Content-Type, Prefer",
+                    .accessControlMaxAge: "600",
+                    .vary: "Origin",
+                ]
+            )
+        }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.accessControlExposeHeaders] = "Location, Preference-Applied"
+        response.headers[.vary] = "Origin"
+        return response
+    }
+}

@@ -1,0 +1,161 @@
+public import Configuration
+import Foundation
+public import SystemPackage
+
+/// One Gigya site as configured: its API key, partner secret and where its REST API lives.
+public struct SiteSettings: Sendable, Equatable {
+    public var apiKey: String
+    /// The partner secret (base64): login results are signed and provider tokens encrypted with it.
+    public var secret: String
+    /// An application/user key to sign REST calls with instead of the partner secret (protocol.md §1.2).
+    public var userKey: String?
+    /// The user key's secret (base64); required with `userKey`.
+    public var userSecret: String?
+    public var apiDomain: String
+    /// Overrides `https://<namespace>.<apiDomain>`; used to point at the emulator.
+    public var baseURL: String?
+
+    public init(
+        apiKey: String,
+        secret: String,
+        userKey: String? = nil,
+        userSecret: String? = nil,
+        apiDomain: String = "us1.gigya.com",
+        baseURL: String? = nil
+    ) {
+        self.apiKey = apiKey
+        self.secret = secret
+        self.userKey = userKey
+        self.userSecret = userSecret
+        self.apiDomain = apiDomain
+        self.baseURL = baseURL
+    }
+
+    /// Parses `API_KEY:SECRET[:API_DOMAIN]`, the compact form used by `GIGYA_SITES`.
+    public static func parse(_ spec: String) throws(SettingsError) -> SiteSettings {
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw .invalid(key: "gigya.sites", reason: "each site must be API_KEY:SECRET[:API_DOMAIN]")
+        }
+        return SiteSettings(apiKey: parts[0], secret: parts[1], apiDomain: parts.count == 3 ? Self.domain(parts[2]) : "us1.gigya.com")
+    }
+
+    /// Accepts a data-centre name (`eu1`) or a full API domain (`eu1.gigya.com`).
+    static func domain(_ value: String) -> String {
+        if value.contains(".") { return value }
+        return value == "cn1" ? "cn1.gigya-api.cn" : "\(value).gigya.com"
+    }
+}
+
+/// A configuration problem, named by its key; never carries a secret value.
+public enum SettingsError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalid(key: String, reason: String)
+    case incomplete(missing: [String])
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let reason):
+            "invalid configuration '\(key)': \(reason)"
+        case .incomplete(let missing):
+            "production configuration is incomplete; missing: \(missing.joined(separator: ", ")). "
+                + "Set all of them, or none of them to run the zero-config development mode."
+        }
+    }
+}
+
+/// Everything `serve` needs to know, read from flags, then the environment, then an optional JSON file.
+public struct ServerSettings: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    public var databaseURL: String?
+    public var sites: [SiteSettings] = []
+    /// The data-key ring, `id:BASE64,id:BASE64` (the first encrypts).
+    public var dataKeys: String?
+    public var corsOrigins: [String] = []
+    public var signatureWindowSeconds: Int64 = 300
+    public var workers: Int = 4
+    public var migrateOnStart = false
+    public var sqlDirectory: String?
+    public var stateDirectory: String = ".session-vault"
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    /// True when nothing production-like was configured: `serve` then runs its embedded development stack.
+    public var isZeroConfig: Bool {
+        databaseURL == nil && sites.isEmpty && dataKeys == nil
+    }
+
+    /// Production needs a database, at least one site and data keys; a partial configuration is an error, never a fallback.
+    public func checkProductionComplete() throws(SettingsError) {
+        var missing: [String] = []
+        if databaseURL == nil { missing.append("DATABASE_URL") }
+        if sites.isEmpty { missing.append("GIGYA_API_KEY + GIGYA_SECRET (or GIGYA_SITES)") }
+        if dataKeys == nil { missing.append("DATA_KEYS") }
+        if !missing.isEmpty { throw .incomplete(missing: missing) }
+    }
+
+    /// Builds the reader: command-line values first, then environment variables, then the JSON file if one is named.
+    public static func makeReader(overrides: [String: ConfigValue], configFile: String?) async throws -> ConfigReader {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: overrides.map { (AbsoluteConfigKey(ConfigKey($0.key)), $0.value) })),
+            EnvironmentVariablesProvider(secretsSpecifier: .specific(["GIGYA_SECRET", "GIGYA_USER_SECRET", "GIGYA_SITES", "DATA_KEYS", "DATABASE_URL"])),
+        ]
+        let file = configFile ?? ProcessInfo.processInfo.environment["SESSION_VAULT_CONFIG"]
+        if let file {
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+        }
+        return ConfigReader(providers: providers)
+    }
+
+    /// Reads the settings; see the README's configuration table for every key.
+    public static func load(from config: ConfigReader) throws(SettingsError) -> ServerSettings {
+        var settings = ServerSettings()
+        settings.host = config.string(forKey: "http.host", default: settings.host)
+        settings.port = config.int(forKey: "http.port", default: settings.port)
+        guard (0...65535).contains(settings.port) else { throw .invalid(key: "http.port", reason: "must be 0-65535") }
+        settings.databaseURL = config.string(forKey: "database.url", isSecret: true)
+        settings.dataKeys = config.string(forKey: "dataKeys", isSecret: true)
+        settings.corsOrigins = config.stringArray(forKey: "cors.origins", default: [])
+        settings.signatureWindowSeconds = Int64(config.int(forKey: "signature.windowSeconds", default: 300))
+        guard settings.signatureWindowSeconds > 0, settings.signatureWindowSeconds <= 3600 else {
+            throw .invalid(key: "signature.windowSeconds", reason: "must be 1-3600")
+        }
+        settings.workers = config.int(forKey: "workers.count", default: settings.workers)
+        guard settings.workers >= 0, settings.workers <= 256 else { throw .invalid(key: "workers.count", reason: "must be 0-256") }
+        settings.migrateOnStart = config.bool(forKey: "migrate.onStart", default: false)
+        settings.sqlDirectory = config.string(forKey: "sql.directory")
+        settings.stateDirectory = config.string(forKey: "state.directory", default: settings.stateDirectory)
+        settings.logLevel = config.string(forKey: "log.level", default: settings.logLevel)
+
+        if let apiKey = config.string(forKey: "gigya.apiKey") {
+            guard let secret = config.string(forKey: "gigya.secret", isSecret: true) else {
+                throw .invalid(key: "gigya.secret", reason: "required when gigya.apiKey (GIGYA_API_KEY) is set")
+            }
+            let userKey = config.string(forKey: "gigya.userKey")
+            let userSecret = config.string(forKey: "gigya.userSecret", isSecret: true)
+            if userKey != nil && userSecret == nil {
+                throw .invalid(key: "gigya.userSecret", reason: "required when gigya.userKey (GIGYA_USER_KEY) is set")
+            }
+            settings.sites.append(
+                SiteSettings(
+                    apiKey: apiKey,
+                    secret: secret,
+                    userKey: userKey,
+                    userSecret: userSecret,
+                    apiDomain: SiteSettings.domain(config.string(forKey: "gigya.apiDomain", default: "us1.gigya.com")),
+                    baseURL: config.string(forKey: "gigya.baseUrl")
+                )
+            )
+        }
+        for spec in config.stringArray(forKey: "gigya.sites", isSecret: true, default: []) {
+            var site = try SiteSettings.parse(spec)
+            site.baseURL = config.string(forKey: "gigya.baseUrl")
+            guard !settings.sites.contains(where: { $0.apiKey == site.apiKey }) else {
+                throw .invalid(key: "gigya.sites", reason: "site \(site.apiKey) is configured twice")
+            }
+            settings.sites.append(site)
+        }
+        return settings
+    }
+}
