@@ -125,6 +125,19 @@ public final class GigyaRESTClient: GigyaAPI {
         return GigyaEndpoint(method: method, apiDomain: learned.withLock { $0.apiDomain }, scheme: "https")
     }
 
+    /// Keeps Gigya's clock offset for every later call (protocol.md §1.5).
+    package func adopt(clockOffsetSeconds: Int64) {
+        learned.withLock { $0.clockOffsetSeconds = clockOffsetSeconds }
+    }
+
+    /// Sends every later call to the data centre a 301001 named (protocol.md §6); returns the normalised domain.
+    @discardableResult
+    package func adopt(apiDomain: String) -> String {
+        let domain = DataCenter(apiDomain).apiDomain
+        learned.withLock { $0.apiDomain = domain }
+        return domain
+    }
+
     /// The local clock plus the offset learned from a 403002.
     private var correctedClock: OffsetWallClock {
         OffsetWallClock(base: clock, offsetSeconds: learned.withLock { $0.clockOffsetSeconds })
@@ -177,11 +190,10 @@ public final class GigyaRESTClient: GigyaAPI {
                     throw .transport("cancelled")
                 }
             case .correctClock(let offset):
-                learned.withLock { $0.clockOffsetSeconds = offset }
+                adopt(clockOffsetSeconds: offset)
                 logger.info("gigya clock offset corrected after 403002", metadata: ["gigya.method": "\(fullMethod)", "offsetSeconds": "\(offset)"])
             case .switchDataCenter(let apiDomain):
-                let domain = DataCenter(apiDomain).apiDomain
-                learned.withLock { $0.apiDomain = domain }
+                let domain = adopt(apiDomain: apiDomain)
                 logger.info("gigya data centre switched after 301001", metadata: ["gigya.method": "\(fullMethod)", "apiDomain": "\(domain)"])
             }
         }
@@ -208,16 +220,21 @@ public final class GigyaRESTClient: GigyaAPI {
             logger.info("gigya call failed", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "error": "\(mapped)"])
             return .failure(mapped, retryable: true)
         }
+        guard status.code < 500 else {
+            // A 5xx is a proxy or an outage whatever its body says: Gigya itself answers 200 with httpStatusCodes=false.
+            logger.info("gigya call failed", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"])
+            return .failure(.transport("HTTP \(status.code)"), retryable: true)
+        }
         let parsed = GigyaJSON(parsing: Data(bytes.readableBytesView))
         let gigyaStatus = parsed.flatMap { _ in try? JSONDecoder().decode(GigyaResponseStatus.self, from: Data(bytes.readableBytesView)) }
         guard let body = parsed, case .object = body, let gigyaStatus else {
-            let isServerError = status.code >= 500
-            let error: GigyaCallError =
-                isServerError ? .transport("HTTP \(status.code)") : .invalidResponse("HTTP \(status.code), body is not a Gigya JSON object")
             logger.info("gigya call answered without a Gigya body", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"])
-            // Unparseable 2xx bodies are retried too: a proxy or a half-written answer is transient, and Gigya's real answers
-            // always carry JSON with httpStatusCodes=false (protocol.md §1.2, §5).
-            return .failure(error, retryable: isServerError || (200..<300).contains(status.code))
+            // An unparseable 2xx body is retried: Gigya's real answers always carry JSON with httpStatusCodes=false (protocol.md
+            // §1.2, §5), so it is a proxy or a cut answer; a 4xx without Gigya JSON is a wrong URL and cannot improve.
+            return .failure(
+                .invalidResponse("HTTP \(status.code), body is not a Gigya JSON object"),
+                retryable: (200..<300).contains(status.code)
+            )
         }
         let serverTime = headers.first(name: "Date").flatMap(HTTPDate.parse) ?? gigyaStatus.time.flatMap(GigyaTime.parse).map { $0 / 1000 }
         logger.debug(
