@@ -1,0 +1,226 @@
+import Foundation
+import GigyaKit
+import Hummingbird
+import Logging
+
+/// The body of `POST /_emulator/login`: what a browser login through the Web SDK would have decided.
+public struct EmulatorLoginRequest: Sendable, Codable, Equatable {
+    /// Log this user in again (Gigya UID or current site UID); a new user is created when absent or unknown.
+    public var uid: String?
+    /// The provider (`facebook`, `google`, `oidc-…`).
+    public var provider: String
+    /// The site; required when the emulator serves several.
+    public var apiKey: String?
+    /// The user's id at the provider; kept from the previous session, or random.
+    public var providerUID: String?
+    /// Profile email.
+    public var email: String?
+    /// Profile first name.
+    public var firstName: String?
+    /// Profile last name.
+    public var lastName: String?
+
+    /// Creates a login request.
+    public init(
+        uid: String? = nil, provider: String, apiKey: String? = nil, providerUID: String? = nil, email: String? = nil,
+        firstName: String? = nil, lastName: String? = nil
+    ) {
+        self.uid = uid
+        self.provider = provider
+        self.apiKey = apiKey
+        self.providerUID = providerUID
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
+    }
+}
+
+/// The user object of a login result (the Web SDK's `response.user`, trimmed).
+public struct EmulatorLoginUser: Sendable, Codable, Equatable {
+    public var UID: String
+    public var isSiteUID: Bool
+    public var isSiteUser: Bool
+    public var isConnected: Bool
+    public var loginProvider: String
+    public var loginProviderUID: String
+    /// Connected providers, comma-separated as the Web SDK gives them.
+    public var providers: String
+    public var email: String?
+    public var firstName: String?
+    public var lastName: String?
+}
+
+/// What `POST /_emulator/login` returns: the login result a browser would get from the Web SDK.
+public struct EmulatorLoginResult: Sendable, Codable, Equatable {
+    /// The user's id: the site UID when one is set (as Gigya returns it), else the Gigya UID.
+    public var UID: String
+    /// base64 HMAC-SHA1 over `signatureTimestamp_UID` with the partner secret (protocol.md §2).
+    public var UIDSignature: String
+    /// Unix seconds on the emulator clock, as a string.
+    public var signatureTimestamp: String
+    /// The provider of this login.
+    public var provider: String
+    /// The same as `provider`.
+    public var loginProvider: String
+    /// Whether the login created the user.
+    public var isNewUser: Bool
+    /// The user object.
+    public var user: EmulatorLoginUser?
+}
+
+extension EmulatorCore {
+    /// Fresh random provider tokens, valid 60 days on the emulator clock.
+    func freshSession(providerUID: String) -> EmulatorProviderSession {
+        let now = clock.now()
+        return EmulatorProviderSession(
+            authToken: "EAA" + GigyaEmulator.randomHex(20),
+            // 24 and 32 characters: one unaligned and one block-aligned plaintext, so every padding path is exercised.
+            tokenSecret: GigyaEmulator.randomHex(12),
+            sessionHandle: GigyaEmulator.randomHex(16),
+            providerUID: providerUID,
+            tokenExpiration: now + 60 * 86_400,
+            sessionExpiration: now + 60 * 86_400
+        )
+    }
+
+    /// A control-route error: Gigya-shaped body, real HTTP status.
+    func controlError(_ code: GigyaErrorCode, _ details: String, status: Int) -> Response {
+        GigyaReply.error(code, details).response(httpStatusCodes: true, clock: clock, forcedStatus: status)
+    }
+
+    /// `POST /_emulator/login`.
+    func login(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
+        let body: EmulatorLoginRequest
+        do {
+            let data = try await request.body.collect(upTo: 1 << 20)
+            body = try JSONDecoder().decode(EmulatorLoginRequest.self, from: Data(data.readableBytesView))
+        } catch {
+            return controlError(.invalidRequestFormat, "the body must be JSON {provider, uid?, apiKey?, providerUID?, email?, …}", status: 400)
+        }
+        guard !body.provider.isEmpty, !body.provider.contains(",") else {
+            return controlError(.invalidParameterValue, "Invalid parameter value: provider", status: 400)
+        }
+        let site: SiteKeys
+        if let apiKey = body.apiKey {
+            guard let found = sites[apiKey] else {
+                return controlError(.invalidAPIKey, "Invalid ApiKey parameter", status: 400)
+            }
+            site = found
+        } else {
+            guard apiKeys.count == 1 else {
+                return controlError(.invalidAPIKey, "apiKey is required when the emulator serves several sites", status: 400)
+            }
+            site = sites[apiKeys[0]]!
+        }
+        let now = clock.now()
+        let (user, isNew) = store.login(
+            apiKey: site.site.apiKey,
+            uid: body.uid.flatMap { $0.isEmpty ? nil : $0 },
+            provider: body.provider,
+            providerUID: body.providerUID,
+            profile: (body.email, body.firstName, body.lastName),
+            session: { self.freshSession(providerUID: $0) },
+            now: now
+        )
+        let timestamp = String(now)
+        let result = EmulatorLoginResult(
+            UID: user.UID,
+            UIDSignature: site.partnerSecret.signature(for: SignatureBase.user(timestamp: timestamp, uid: user.UID)),
+            signatureTimestamp: timestamp,
+            provider: body.provider,
+            loginProvider: body.provider,
+            isNewUser: isNew,
+            user: EmulatorLoginUser(
+                UID: user.UID,
+                isSiteUID: user.siteUID != nil,
+                isSiteUser: user.isRegistered || user.siteUID != nil,
+                isConnected: true,
+                loginProvider: user.loginProvider,
+                loginProviderUID: user.sessions[user.loginProvider]?.providerUID ?? "",
+                providers: Self.providers(user).joined(separator: ","),
+                email: user.email,
+                firstName: user.firstName,
+                lastName: user.lastName
+            )
+        )
+        logger.debug("emulated login", metadata: ["apiKey": "\(site.site.apiKey)", "provider": "\(body.provider)", "new": "\(isNew)"])
+        return GigyaEmulator.jsonResponse(encoding: result)
+    }
+
+    /// Finds the one user a control route names, or the error to answer with.
+    func controlUser(_ request: Request, context: EmulatorRequestContext) -> Result<EmulatorUserState, ControlFailure> {
+        guard let uid = context.parameters.get("uid") else {
+            return .failure(ControlFailure(response: controlError(.missingRequiredParameter, "Missing required parameter: uid", status: 400)))
+        }
+        let apiKey = request.uri.queryParameters.get("apiKey")
+        let matches = store.lookup(uid: uid, apiKey: apiKey)
+        guard let user = matches.first else {
+            return .failure(ControlFailure(response: controlError(.uidNotFound, "UID not found", status: 404)))
+        }
+        guard matches.count == 1 else {
+            return .failure(ControlFailure(response: controlError(.invalidParameterValue, "several sites hold this UID; add ?apiKey=", status: 409)))
+        }
+        return .success(user)
+    }
+
+    /// `GET /_emulator/users/{uid}`.
+    func showUser(_ request: Request, context: EmulatorRequestContext) -> Response {
+        switch controlUser(request, context: context) {
+        case .success(let user): GigyaEmulator.jsonResponse(encoding: user)
+        case .failure(let failure): failure.response
+        }
+    }
+
+    /// `POST /_emulator/users/{uid}/rotate`: new tokens for every provider.
+    func rotateUser(_ request: Request, context: EmulatorRequestContext) -> Response {
+        switch controlUser(request, context: context) {
+        case .success(let user):
+            guard let rotated = store.rotate(apiKey: user.apiKey, gigyaUID: user.gigyaUID, session: { self.freshSession(providerUID: $0.providerUID) })
+            else {
+                return controlError(.unauthorizedUser, "the account is deleted", status: 409)
+            }
+            return GigyaEmulator.jsonResponse(encoding: rotated)
+        case .failure(let failure):
+            return failure.response
+        }
+    }
+
+    /// `POST /_emulator/users/{uid}/delete`: deletes the account and sends `accountDeleted` to the webhook.
+    func deleteUser(_ request: Request, context: EmulatorRequestContext) -> Response {
+        switch controlUser(request, context: context) {
+        case .success(let user):
+            guard let deleted = store.delete(apiKey: user.apiKey, gigyaUID: user.gigyaUID), let site = sites[user.apiKey] else {
+                return controlError(.unauthorizedUser, "the account is already deleted", status: 409)
+            }
+            webhooks?.enqueueAccountDeleted(uid: deleted.UID, apiKey: deleted.apiKey, secret: site.partnerSecret, now: clock.now())
+            logger.info("account deleted", metadata: ["apiKey": "\(deleted.apiKey)", "webhook": "\(webhooks != nil)"])
+            return GigyaEmulator.jsonResponse(encoding: deleted)
+        case .failure(let failure):
+            return failure.response
+        }
+    }
+
+    /// `POST /_emulator/faults`: one fault object or an array; answers with every active fault.
+    func addFaults(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
+        let data = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+        let decoder = JSONDecoder()
+        let faults: [EmulatorFault]
+        if let many = try? decoder.decode([EmulatorFault].self, from: data) {
+            faults = many
+        } else if let one = try? decoder.decode(EmulatorFault.self, from: data) {
+            faults = [one]
+        } else {
+            return controlError(.invalidRequestFormat, "the body must be a fault object or an array of them", status: 400)
+        }
+        if let problem = faults.lazy.compactMap(\.problem).first {
+            return controlError(.invalidParameterValue, problem, status: 400)
+        }
+        return GigyaEmulator.jsonResponse(encoding: self.faults.add(faults))
+    }
+}
+
+/// A control route's early answer.
+struct ControlFailure: Error {
+    /// The response to send.
+    let response: Response
+}

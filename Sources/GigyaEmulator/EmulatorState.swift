@@ -1,0 +1,207 @@
+import Synchronization
+
+/// One provider session of an emulated user, in plaintext (the emulator is a test tool; see `GET /_emulator/users/{uid}`).
+public struct EmulatorProviderSession: Sendable, Codable, Equatable {
+    /// The provider's access token, returned as is by getSessionInfo.
+    public var authToken: String
+    /// The token secret, returned AES-CBC encrypted over HTTP.
+    public var tokenSecret: String
+    /// The session handle, returned AES-CBC encrypted over HTTP.
+    public var sessionHandle: String
+    /// The user's id at the provider.
+    public var providerUID: String
+    /// Unix seconds when the token expires.
+    public var tokenExpiration: Int64
+    /// Unix seconds when the session expires.
+    public var sessionExpiration: Int64
+}
+
+/// The state of one emulated user, as `GET /_emulator/users/{uid}` shows it.
+public struct EmulatorUserState: Sendable, Codable, Equatable {
+    /// The Gigya UID given at creation (32 hex digits unless the login named one).
+    public var gigyaUID: String
+    /// The site UID set by setUID / notifyRegistration, if any; it then replaces the Gigya UID in every answer.
+    public var siteUID: String?
+    /// The id the user answers to now: the site UID when set, else the Gigya UID.
+    public var UID: String
+    /// The site the user belongs to.
+    public var apiKey: String
+    /// The provider of the latest login.
+    public var loginProvider: String
+    /// Provider sessions keyed by provider name.
+    public var sessions: [String: EmulatorProviderSession]
+    /// Profile fields given at login.
+    public var email: String?
+    /// First name given at login.
+    public var firstName: String?
+    /// Last name given at login.
+    public var lastName: String?
+    /// Whether notifyRegistration was called.
+    public var isRegistered: Bool
+    /// Unix seconds of creation.
+    public var created: Int64
+    /// Unix seconds of the latest login.
+    public var lastLogin: Int64
+    /// Whether the account was deleted (it then answers to nothing).
+    public var deleted: Bool
+}
+
+/// Why a siteUID assignment was refused.
+enum SiteUIDConflict: Error {
+    /// Another user of the site answers to (or was created with) that id.
+    case heldByAnotherUser
+}
+
+/// All users and seen nonces, behind one `Mutex`; no I/O or crypto ever runs while it is held.
+final class EmulatorStore: Sendable {
+    /// The mutable state.
+    private struct State {
+        /// Users by Gigya UID, per API key.
+        var users: [String: [String: EmulatorUserState]] = [:]
+        /// Site UID → Gigya UID, per API key.
+        var siteUIDs: [String: [String: String]] = [:]
+        /// Nonce → the time it may be forgotten, per API key.
+        var nonces: [String: [String: Int64]] = [:]
+        /// When expired nonces are next swept out.
+        var nextNonceSweep: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Records a nonce unless it was seen while it could still be replayed; false means a duplicate (403004).
+    func rememberNonce(_ nonce: String, apiKey: String, forgetAfter: Int64, now: Int64, window: Int64) -> Bool {
+        state.withLock { state in
+            if now >= state.nextNonceSweep {
+                for key in state.nonces.keys {
+                    state.nonces[key] = state.nonces[key]!.filter { $0.value > now }
+                }
+                state.nextNonceSweep = now + window
+            }
+            if let expiry = state.nonces[apiKey]?[nonce], expiry > now {
+                return false
+            }
+            state.nonces[apiKey, default: [:]][nonce] = forgetAfter
+            return true
+        }
+    }
+
+    /// The live user that answers to `uid` now: by site UID when one is set, else by Gigya UID (protocol.md §3).
+    func activeUser(apiKey: String, uid: String) -> EmulatorUserState? {
+        state.withLock { state in
+            Self.activeGigyaUID(state, apiKey: apiKey, uid: uid).flatMap { state.users[apiKey]?[$0] }
+        }
+    }
+
+    /// The Gigya UID of the live user answering to `uid`.
+    private static func activeGigyaUID(_ state: State, apiKey: String, uid: String) -> String? {
+        if let gigyaUID = state.siteUIDs[apiKey]?[uid], let user = state.users[apiKey]?[gigyaUID], !user.deleted {
+            return gigyaUID
+        }
+        if let user = state.users[apiKey]?[uid], !user.deleted, user.siteUID == nil {
+            return uid
+        }
+        return nil
+    }
+
+    /// Any user, deleted or not, by Gigya UID or site UID (for the `/_emulator` routes); several sites may match.
+    func lookup(uid: String, apiKey: String?) -> [EmulatorUserState] {
+        state.withLock { state in
+            state.users.keys.filter { apiKey == nil || $0 == apiKey }.sorted().compactMap { key in
+                if let user = state.users[key]?[uid] {
+                    return user
+                }
+                return state.siteUIDs[key]?[uid].flatMap { state.users[key]?[$0] }
+            }
+        }
+    }
+
+    /// Logs a user in with a provider: finds or creates the user and issues a fresh provider session.
+    func login(
+        apiKey: String,
+        uid: String?,
+        provider: String,
+        providerUID: String?,
+        profile: (email: String?, firstName: String?, lastName: String?),
+        session: (String) -> EmulatorProviderSession,
+        now: Int64
+    ) -> (user: EmulatorUserState, isNew: Bool) {
+        state.withLock { state in
+            var gigyaUID = uid.flatMap { Self.activeGigyaUID(state, apiKey: apiKey, uid: $0) }
+            if gigyaUID == nil, let uid, state.users[apiKey]?[uid] == nil, state.siteUIDs[apiKey]?[uid] == nil {
+                gigyaUID = uid
+            }
+            let resolvedUID = gigyaUID ?? GigyaEmulator.randomHex(16)
+            var isNew = false
+            var user: EmulatorUserState
+            if let existing = state.users[apiKey]?[resolvedUID], !existing.deleted {
+                user = existing
+            } else {
+                isNew = true
+                user = EmulatorUserState(
+                    gigyaUID: resolvedUID, siteUID: nil, UID: resolvedUID, apiKey: apiKey, loginProvider: provider, sessions: [:],
+                    email: nil, firstName: nil, lastName: nil, isRegistered: false, created: now, lastLogin: now, deleted: false
+                )
+            }
+            let keptProviderUID = providerUID ?? user.sessions[provider]?.providerUID ?? String(UInt64.random(in: 1_000_000_000...9_999_999_999))
+            user.sessions[provider] = session(keptProviderUID)
+            user.loginProvider = provider
+            user.lastLogin = now
+            user.email = profile.email ?? user.email
+            user.firstName = profile.firstName ?? user.firstName
+            user.lastName = profile.lastName ?? user.lastName
+            state.users[apiKey, default: [:]][resolvedUID] = user
+            return (user, isNew)
+        }
+    }
+
+    /// Replaces every provider session of a user with fresh tokens.
+    func rotate(apiKey: String, gigyaUID: String, session: (EmulatorProviderSession) -> EmulatorProviderSession) -> EmulatorUserState? {
+        state.withLock { state in
+            guard var user = state.users[apiKey]?[gigyaUID], !user.deleted else {
+                return nil
+            }
+            user.sessions = user.sessions.mapValues(session)
+            state.users[apiKey]![gigyaUID] = user
+            return user
+        }
+    }
+
+    /// Marks a user deleted: it answers to nothing afterwards, but stays visible to `GET /_emulator/users/{uid}`.
+    func delete(apiKey: String, gigyaUID: String) -> EmulatorUserState? {
+        state.withLock { state in
+            guard var user = state.users[apiKey]?[gigyaUID], !user.deleted else {
+                return nil
+            }
+            user.deleted = true
+            state.users[apiKey]![gigyaUID] = user
+            return user
+        }
+    }
+
+    /// Links a site UID to the live user answering to `uid`; the old id stops answering (protocol.md §3).
+    ///
+    /// Returns nil when no live user answers to `uid`.
+    func setSiteUID(apiKey: String, uid: String, siteUID: String, register: Bool) throws(SiteUIDConflict) -> EmulatorUserState? {
+        try state.withLock { state throws(SiteUIDConflict) in
+            guard let gigyaUID = Self.activeGigyaUID(state, apiKey: apiKey, uid: uid), var user = state.users[apiKey]?[gigyaUID] else {
+                return nil
+            }
+            // Strictest reading: an id another user of the site answers to, or was created with, is never reassigned.
+            if let holder = state.siteUIDs[apiKey]?[siteUID], holder != gigyaUID {
+                throw .heldByAnotherUser
+            }
+            if siteUID != gigyaUID, state.users[apiKey]?[siteUID] != nil {
+                throw .heldByAnotherUser
+            }
+            if let previous = user.siteUID, previous != siteUID {
+                state.siteUIDs[apiKey]?[previous] = nil
+            }
+            state.siteUIDs[apiKey, default: [:]][siteUID] = gigyaUID
+            user.siteUID = siteUID
+            user.UID = siteUID
+            user.isRegistered = user.isRegistered || register
+            state.users[apiKey]![gigyaUID] = user
+            return user
+        }
+    }
+}

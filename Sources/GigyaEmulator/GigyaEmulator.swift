@@ -1,0 +1,139 @@
+public import GigyaKit
+public import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The request context of the emulator's routes: the standard storage plus the connection, so a fault can drop it.
+struct EmulatorRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The connection the request arrived on.
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
+
+/// A local Gigya over real HTTP: the REST methods session-vault calls, the Web SDK login, webhooks and faults.
+public enum GigyaEmulator {
+    /// Builds the emulator as a Hummingbird application, to run in a `ServiceGroup` or with `runService()`.
+    ///
+    /// `onListening` receives the bound port (useful with port 0). The sites must be valid (see `EmulatorSiteError`).
+    public static func makeApplication(
+        configuration: EmulatorConfiguration,
+        host: String,
+        port: Int,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) throws(EmulatorSiteError) -> some ApplicationProtocol {
+        let core = try EmulatorCore(configuration: configuration)
+        let router = Router(context: EmulatorRequestContext.self)
+        addRoutes(to: router, core: core)
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "gigya-emulator"),
+            onServerRunning: { channel in
+                await onListening(channel.localAddress?.port ?? port)
+            },
+            logger: configuration.logger
+        )
+        if let webhooks = core.webhooks {
+            app.addServices(webhooks)
+        }
+        return app
+    }
+
+    /// Registers every route; the router must be complete before the application is built (STYLE.md, known traps).
+    static func addRoutes(to router: Router<EmulatorRequestContext>, core: EmulatorCore) {
+        let control = router.group("_emulator")
+        control.get("health") { _, _ in
+            GigyaEmulator.jsonResponse(["status": "ok", "sites": core.apiKeys], status: 200)
+        }
+        control.post("login") { request, context in
+            try await core.login(request, context: context)
+        }
+        control.get("users/:uid") { request, context in
+            core.showUser(request, context: context)
+        }
+        control.post("users/:uid/rotate") { request, context in
+            core.rotateUser(request, context: context)
+        }
+        control.post("users/:uid/delete") { request, context in
+            core.deleteUser(request, context: context)
+        }
+        control.get("faults") { _, _ in
+            GigyaEmulator.jsonResponse(encoding: core.faults.list())
+        }
+        control.post("faults") { request, context in
+            try await core.addFaults(request, context: context)
+        }
+        control.delete("faults") { _, _ in
+            core.faults.clear()
+            return GigyaEmulator.jsonResponse(encoding: core.faults.list())
+        }
+        control.get("webhooks") { _, _ in
+            GigyaEmulator.jsonResponse(encoding: core.webhooks?.log() ?? [])
+        }
+        router.post(":method") { request, context in
+            try await core.handleREST(request, method: context.parameters.get("method") ?? "", channel: context.channel)
+        }
+        router.get(":method") { request, context in
+            try await core.handleREST(request, method: context.parameters.get("method") ?? "", channel: context.channel)
+        }
+    }
+
+    /// Starts the emulator in-process and returns once it is listening (port 0 lets the OS choose).
+    public static func start(configuration: EmulatorConfiguration, host: String = "127.0.0.1", port: Int = 0) async throws -> RunningEmulator {
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try makeApplication(configuration: configuration, host: host, port: port) { bound in
+            portContinuation.yield(bound)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: configuration.logger))
+        let task = Task {
+            defer { portContinuation.finish() }
+            try await group.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let bound = await iterator.next() else {
+            // The server stopped before listening: surface its error (a port in use, say).
+            try await task.value
+            throw EmulatorStartError.stoppedBeforeListening
+        }
+        let printableHost = host.contains(":") ? "[\(host)]" : host
+        return RunningEmulator(baseURL: "http://\(printableHost):\(bound)", port: bound, sites: configuration.sites, group: group, task: task)
+    }
+}
+
+/// Why `start` failed without an underlying error.
+public enum EmulatorStartError: Error, Sendable {
+    /// The server ended before it reported its port.
+    case stoppedBeforeListening
+}
+
+/// An emulator started with `GigyaEmulator.start`; call `stop()` when done.
+public final class RunningEmulator: Sendable {
+    /// `http://HOST:PORT`.
+    public let baseURL: String
+    /// The bound port.
+    public let port: Int
+    /// The sites it serves.
+    public let sites: [EmulatorSite]
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    init(baseURL: String, port: Int, sites: [EmulatorSite], group: ServiceGroup, task: Task<Void, any Error>) {
+        self.baseURL = baseURL
+        self.port = port
+        self.sites = sites
+        self.group = group
+        self.task = task
+    }
+
+    /// Shuts down gracefully (server, webhook client) and waits until everything has stopped.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+    }
+}
