@@ -35,7 +35,7 @@ extension PostgresVaultStore {
         let timestamps = unique.map { events[$0].signatureTimestamp }
         let expiries = unique.map { events[$0].replayExpiresAt }
 
-        let resolved: [[UInt8]: EnqueueOutcome] = try await client.withTransaction(logger: logger) { connection in
+        let resolved: [[UInt8]: EnqueueOutcome] = try await inTransaction { connection in
             var resolved: [[UInt8]: EnqueueOutcome] = [:]
             // One statement: claim the replay keys that are free and create the events for exactly those keys.
             // The foreign key from replay_keys to login_events is checked at the end of the statement, after both inserts.
@@ -108,7 +108,7 @@ extension PostgresVaultStore {
 
     public func complete(id: UUID, worker: String, session: SessionRecord) async throws -> Bool {
         let sealed = try seal(session)
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await inTransaction { connection in
             // The event row is locked first; a worker whose lease was taken over finds another owner and writes nothing.
             let marked = try await connection.query(
                 """

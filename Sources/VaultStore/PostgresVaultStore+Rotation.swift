@@ -14,7 +14,7 @@ extension PostgresVaultStore {
         var total = 0
         var batches = 0
         while maxBatches.map({ batches < $0 }) ?? true {
-            let count = try await client.withTransaction(logger: logger) { connection in
+            let count = try await inTransaction { connection in
                 let rows = try await connection.query(
                     """
                     SELECT site, uid, provider, key_id, auth_token, token_secret, session_handle

@@ -29,6 +29,18 @@ public struct PostgresVaultStore: EventInbox, SessionRepository, APIKeyRepositor
         self.logger = logger
     }
 
+    /// Runs `body` in one transaction and rethrows the body's own error, which PostgresNIO wraps in `PostgresTransactionError`,
+    /// so callers see `SealError`, `PSQLError` and friends directly.
+    func inTransaction<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            return try await client.withTransaction(logger: logger, isolation: isolation, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
     /// True when a trivial query answers within two seconds.
     public func isReachable() async -> Bool {
         await withTaskGroup(of: Bool.self) { group in

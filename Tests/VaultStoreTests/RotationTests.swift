@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import VaultStore
+import VaultTesting
+
+/// Data-key rotation: old rows stay readable, rotation re-seals them under the primary key, resumably.
+@Suite struct RotationTests {
+    static let oldKey = Data(repeating: 0x0A, count: 32).base64EncodedString()
+    static let newKey = Data(repeating: 0x0B, count: 32).base64EncodedString()
+
+    @Test func rowsUnderTheOldKeyAreReadableThenResealedUnderTheNewOne() async throws {
+        try await withTestDatabase { db in
+            let oldRing = try DataKeyRing.parse("old:\(Self.oldKey)")
+            let rotatedRing = try DataKeyRing.parse("new:\(Self.newKey),old:\(Self.oldKey)")
+            for uid in ["a", "b", "c"] { try await Fixtures.store(db, ring: oldRing).upsert(Fixtures.session(uid: uid, token: "tok-\(uid)"), eventID: nil) }
+            let store = Fixtures.store(db, ring: rotatedRing)
+            try await store.upsert(Fixtures.session(uid: "d", token: "tok-d"), eventID: nil)
+            #expect(try await store.rowsPerKey() == ["old": 3, "new": 1])
+            #expect(try await store.session(site: "3_site", uid: "a", provider: "facebook")?.authToken == "tok-a")
+            let rawBefore = try await Fixtures.rawSealedColumns(db.client)
+
+            let partial = try await store.rotateDataKeys(batchSize: 2, maxBatches: 1)
+            #expect(partial == RotationReport(rowsReencrypted: 2, rowsPerKey: ["old": 1, "new": 3]))
+            let rest = try await store.rotateDataKeys(batchSize: 2)
+            #expect(rest == RotationReport(rowsReencrypted: 1, rowsPerKey: ["new": 4]))
+            #expect(try await store.rotateDataKeys(batchSize: 2).rowsReencrypted == 0)
+
+            for uid in ["a", "b", "c", "d"] {
+                let session = try #require(try await store.session(site: "3_site", uid: uid, provider: "facebook"))
+                #expect(session.authToken == "tok-\(uid)")
+                #expect(session.tokenSecret == "PLAINTEXT-SECRET-456")
+            }
+            #expect(Set(try await Fixtures.rawSealedColumns(db.client)).intersection(rawBefore).count == 1)
+            // Once rotated, the old key can leave the ring.
+            let newOnly = Fixtures.store(db, ring: try DataKeyRing.parse("new:\(Self.newKey)"))
+            #expect(try await newOnly.unknownKeyIDs().isEmpty)
+            #expect(try await newOnly.session(site: "3_site", uid: "a", provider: "facebook")?.authToken == "tok-a")
+        }
+    }
+
+    @Test func keyIDsMissingFromTheRingAreNamed() async throws {
+        try await withTestDatabase { db in
+            try await Fixtures.store(db, ring: try DataKeyRing.parse("gone:\(Self.oldKey)")).upsert(Fixtures.session(), eventID: nil)
+            try await Fixtures.store(db, ring: try DataKeyRing.parse("lost:\(Self.oldKey)")).upsert(Fixtures.session(uid: "x"), eventID: nil)
+            let store = Fixtures.store(db, ring: try DataKeyRing.parse("new:\(Self.newKey)"))
+            #expect(try await store.unknownKeyIDs() == ["gone", "lost"])
+            await #expect(throws: SealError.unknownKeyID("gone")) { try await store.session(site: "3_site", uid: "uid-1", provider: "facebook") }
+            await #expect(throws: SealError.unknownKeyID("gone")) { try await store.rotateDataKeys(batchSize: 10) }
+        }
+    }
+}
