@@ -126,8 +126,9 @@ final class EmulatorStore: Sendable {
         now: Int64
     ) -> (user: EmulatorUserState, isNew: Bool) {
         state.withLock { state in
+            // A browser login names the person, so the Gigya UID finds the user even after a siteUID replaced it.
             var gigyaUID = uid.flatMap { Self.activeGigyaUID(state, apiKey: apiKey, uid: $0) }
-            if gigyaUID == nil, let uid, state.users[apiKey]?[uid] == nil, state.siteUIDs[apiKey]?[uid] == nil {
+            if gigyaUID == nil, let uid, state.siteUIDs[apiKey]?[uid] == nil {
                 gigyaUID = uid
             }
             let resolvedUID = gigyaUID ?? GigyaEmulator.randomHex(16)
@@ -136,6 +137,10 @@ final class EmulatorStore: Sendable {
             if let existing = state.users[apiKey]?[resolvedUID], !existing.deleted {
                 user = existing
             } else {
+                // Re-creating a deleted account: its old siteUID must not lead to the new one.
+                if let stale = state.users[apiKey]?[resolvedUID]?.siteUID {
+                    state.siteUIDs[apiKey]?[stale] = nil
+                }
                 isNew = true
                 user = EmulatorUserState(
                     gigyaUID: resolvedUID, siteUID: nil, UID: resolvedUID, apiKey: apiKey, loginProvider: provider, sessions: [:],

@@ -83,6 +83,18 @@ public enum GigyaEmulator {
         }
     }
 
+    /// Runs the emulator until SIGINT or SIGTERM, then shuts it down gracefully (for `session-vault emulator`).
+    public static func runUntilSignalled(
+        configuration: EmulatorConfiguration,
+        host: String,
+        port: Int,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        let app = try makeApplication(configuration: configuration, host: host, port: port, onListening: onListening)
+        // Hummingbird's default graceful-shutdown signals are SIGTERM and SIGINT.
+        try await app.runService()
+    }
+
     /// Starts the emulator in-process and returns once it is listening (port 0 lets the OS choose).
     public static func start(configuration: EmulatorConfiguration, host: String = "127.0.0.1", port: Int = 0) async throws -> RunningEmulator {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)

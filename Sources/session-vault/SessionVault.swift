@@ -9,6 +9,7 @@ struct SessionVault: AsyncParsableCommand {
         subcommands: [
             // Each subcommand is registered on its own line, in the order `--help` lists them.
             GigyaCommand.self,
+            EmulatorCommand.self,
             BenchCommand.self,
         ]
     )
