@@ -326,9 +326,10 @@ enum SQLStatementSplitter {
     /// The `$tag$` opening a dollar-quoted body at `start`, if any (`$1` parameters are not tags).
     private static func dollarTag(_ chars: [Unicode.Scalar], at start: Int) -> [Unicode.Scalar]? {
         var end = start + 1
-        while end < chars.count, chars[end] == "_" || chars[end].properties.isAlphabetic || (end > start + 1 && chars[end].properties.numericType != nil) {
-            end += 1
+        func isTagCharacter(_ scalar: Unicode.Scalar, first: Bool) -> Bool {
+            scalar == "_" || scalar.properties.isAlphabetic || (!first && scalar.properties.numericType != nil)
         }
+        while end < chars.count, isTagCharacter(chars[end], first: end == start + 1) { end += 1 }
         guard end < chars.count, chars[end] == "$" else { return nil }
         return Array(chars[start...end])
     }

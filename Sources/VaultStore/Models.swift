@@ -205,7 +205,9 @@ public struct AuditEntry: Sendable, Equatable {
     public var provider: String?
     public var detail: String?
 
-    public init(actorKeyID: UUID?, actorName: String, action: String, site: String, uid: String? = nil, provider: String? = nil, detail: String? = nil) {
+    public init(
+        actorKeyID: UUID?, actorName: String, action: String, site: String, uid: String? = nil, provider: String? = nil, detail: String? = nil
+    ) {
         self.actorKeyID = actorKeyID
         self.actorName = actorName
         self.action = action

@@ -21,7 +21,9 @@ extension PostgresVaultStore {
             (Int64, Date, UUID?, String, String, String, String?, String?, String?).self)
         {
             records.append(
-                AuditRecord(id: id, at: at, actorKeyID: actorKeyID, actorName: actorName, action: action, site: site, uid: uid, provider: provider, detail: detail))
+                AuditRecord(
+                    id: id, at: at, actorKeyID: actorKeyID, actorName: actorName, action: action, site: site, uid: uid, provider: provider,
+                    detail: detail))
         }
         return records
     }

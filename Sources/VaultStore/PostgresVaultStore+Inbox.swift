@@ -8,6 +8,10 @@ extension PostgresVaultStore {
         created_at, updated_at, completed_at
         """
 
+    /// `eventColumns` qualified with the `e` alias, for `UPDATE … FROM` statements.
+    static let qualifiedEventColumns = eventColumns.split(separator: ",")
+        .map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+
     /// Reads a row selected with `eventColumns`.
     static func decodeEvent(_ row: PostgresRow) throws -> LoginEvent {
         let (id, site, uid, provider, timestamp, status, attempts, nextAttemptAt, code, message, createdAt, updatedAt, completedAt) =
@@ -99,7 +103,7 @@ extension PostgresVaultStore {
             SET status = 'processing', lease_owner = \(worker), lease_expires_at = now() + \(lease.seconds) * interval '1 second',
                 attempts = e.attempts + 1, updated_at = now()
             FROM due WHERE e.id = due.id
-            RETURNING \(unescaped: Self.eventColumns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+            RETURNING \(unescaped: Self.qualifiedEventColumns)
             """, logger: logger)
         var events: [LoginEvent] = []
         for try await row in rows { events.append(try Self.decodeEvent(row)) }

@@ -161,8 +161,10 @@ import VaultTesting
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
             let actor = UUID()
-            try await store.record(AuditEntry(actorKeyID: actor, actorName: "backend", action: "session.read", site: "3_site", uid: "u", provider: "facebook"))
-            try await store.record(AuditEntry(actorKeyID: nil, actorName: "cli", action: "session.delete", site: "3_site", uid: "u", detail: "all providers"))
+            try await store.record(
+                AuditEntry(actorKeyID: actor, actorName: "backend", action: "session.read", site: "3_site", uid: "u", provider: "facebook"))
+            try await store.record(
+                AuditEntry(actorKeyID: nil, actorName: "cli", action: "session.delete", site: "3_site", uid: "u", detail: "all providers"))
             let entries = try await store.recentAudit(limit: 10)
             #expect(entries.map(\.action) == ["session.delete", "session.read"])
             #expect(entries[1].actorKeyID == actor)

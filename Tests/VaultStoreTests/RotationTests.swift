@@ -12,7 +12,9 @@ import VaultTesting
         try await withTestDatabase { db in
             let oldRing = try DataKeyRing.parse("old:\(Self.oldKey)")
             let rotatedRing = try DataKeyRing.parse("new:\(Self.newKey),old:\(Self.oldKey)")
-            for uid in ["a", "b", "c"] { try await Fixtures.store(db, ring: oldRing).upsert(Fixtures.session(uid: uid, token: "tok-\(uid)"), eventID: nil) }
+            for uid in ["a", "b", "c"] {
+                try await Fixtures.store(db, ring: oldRing).upsert(Fixtures.session(uid: uid, token: "tok-\(uid)"), eventID: nil)
+            }
             let store = Fixtures.store(db, ring: rotatedRing)
             try await store.upsert(Fixtures.session(uid: "d", token: "tok-d"), eventID: nil)
             #expect(try await store.rowsPerKey() == ["old": 3, "new": 1])

@@ -34,7 +34,10 @@ enum Fixtures {
     /// Every byte of every sealed column, concatenated per row, for "no plaintext at rest" checks.
     static func rawSealedColumns(_ client: PostgresClient) async throws -> [[UInt8]] {
         let rows = try await client.query(
-            "SELECT coalesce(auth_token, ''::bytea) || coalesce(token_secret, ''::bytea) || coalesce(session_handle, ''::bytea) FROM provider_sessions")
+            """
+            SELECT coalesce(auth_token, ''::bytea) || coalesce(token_secret, ''::bytea) || coalesce(session_handle, ''::bytea)
+            FROM provider_sessions
+            """)
         var result: [[UInt8]] = []
         for try await bytes in rows.decode(Data.self) { result.append(Array(bytes)) }
         return result
