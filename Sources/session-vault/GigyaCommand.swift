@@ -12,6 +12,7 @@ struct GigyaCommand: AsyncParsableCommand {
             GigyaVerifyLogin.self,
             GigyaVerifyFriend.self,
             GigyaDecrypt.self,
+            GigyaCall.self,
         ]
     )
 }
