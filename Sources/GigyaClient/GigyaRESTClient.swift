@@ -225,10 +225,14 @@ public final class GigyaRESTClient: GigyaAPI {
             logger.info("gigya call failed", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"])
             return .failure(.transport("HTTP \(status.code)"), retryable: true)
         }
-        let parsed = GigyaJSON(parsing: Data(bytes.readableBytesView))
-        let gigyaStatus = parsed.flatMap { _ in try? JSONDecoder().decode(GigyaResponseStatus.self, from: Data(bytes.readableBytesView)) }
-        guard let body = parsed, case .object = body, let gigyaStatus else {
-            logger.info("gigya call answered without a Gigya body", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"])
+        let data = Data(bytes.readableBytesView)
+        guard let body = GigyaJSON(parsing: data), case .object = body,
+            let gigyaStatus = try? JSONDecoder().decode(GigyaResponseStatus.self, from: data)
+        else {
+            logger.info(
+                "gigya call answered without a Gigya body",
+                metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"]
+            )
             // An unparseable 2xx body is retried: Gigya's real answers always carry JSON with httpStatusCodes=false (protocol.md
             // §1.2, §5), so it is a proxy or a cut answer; a 4xx without Gigya JSON is a wrong URL and cannot improve.
             return .failure(

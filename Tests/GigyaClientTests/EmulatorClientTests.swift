@@ -39,10 +39,10 @@ struct EmulatorHarness {
         )
         do {
             let result = try await body(EmulatorHarness(emulator: emulator, site: site))
-            try await emulator.stop()
+            await emulator.stop()
             return result
         } catch {
-            try? await emulator.stop()
+            await emulator.stop()
             throw error
         }
     }
@@ -136,6 +136,21 @@ struct EmulatorHarness {
                 }
                 return error.disposition == .noSession && callId != nil
             }
+        }
+    }
+
+    @Test func concurrentCallsNeverReuseANonce() async throws {
+        try await EmulatorHarness.with(retry: .none) { harness in
+            let uid = try await harness.login(provider: "facebook")
+            let client = harness.client()
+            // The emulator refuses a repeated nonce with 403004, and RetryPolicy.none lets no refusal be papered over.
+            let succeeded = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<64 {
+                    group.addTask { try await client.getUserInfo(uid: uid).uid == uid }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(succeeded == 64)
         }
     }
 
