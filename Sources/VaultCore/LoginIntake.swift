@@ -40,8 +40,6 @@ public enum IntakeError: Error, Sendable, Equatable {
     case siteRequired
     /// The signature check failed; the failure says why.
     case signature(SignatureFailure)
-    /// The same signed login result was already used for another provider.
-    case replayedForAnotherProvider
 }
 
 /// Verifies login results and hands accepted ones to the durable inbox; the first step of the one-way flow.
@@ -106,12 +104,9 @@ public struct LoginIntake: Sendable {
             metrics.callbackAccepted()
             return IntakeReceipt(eventID: eventID, status: .pending, duplicate: false)
         case .duplicate(let eventID):
-            guard let existing = try await inbox.event(id: eventID) else {
-                return IntakeReceipt(eventID: eventID, status: .pending, duplicate: true)
-            }
-            guard existing.provider == result.provider else { throw IntakeError.replayedForAnotherProvider }
             metrics.callbackDuplicate()
-            return IntakeReceipt(eventID: eventID, status: existing.status, duplicate: true)
+            let existing = try await inbox.event(id: eventID)
+            return IntakeReceipt(eventID: eventID, status: existing?.status ?? .pending, duplicate: true)
         }
     }
 
@@ -138,9 +133,11 @@ public struct LoginIntake: Sendable {
     }
 
     /// The replay key: a digest of what makes a login result unique, so the signature itself is never stored.
+    /// The provider is part of it because Gigya signs only `timestamp_UID`: one user logging in with two providers
+    /// within a second gets two login results with the same signature, and both must be processed.
     static func replayKey(site: String, result: LoginResult) -> [UInt8] {
         var hasher = SHA256()
-        for part in ["login-result-v1", site, result.uid, result.signatureTimestamp, result.uidSignature] {
+        for part in ["login-result-v1", site, result.uid, result.signatureTimestamp, result.uidSignature, result.provider] {
             var length = UInt32(part.utf8.count).bigEndian
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
             hasher.update(data: Array(part.utf8))

@@ -70,8 +70,6 @@ extension APIError {
             self = .badRequest("unknown_site", "the apiKey names no configured site", field: "apiKey")
         case .siteRequired:
             self = .badRequest("site_required", "several sites are configured: the apiKey field is required", field: "apiKey")
-        case .replayedForAnotherProvider:
-            self = APIError(.conflict, code: "login_result_replayed", message: "this login result was already used for another provider")
         case .signature(let failure):
             switch failure {
             case .malformed(let field, let reason):
