@@ -127,6 +127,7 @@ let package = Package(
         .target(
             name: "VaultDevelopment",
             dependencies: [
+                "GigyaKit",
                 "GigyaEmulator",
                 "VaultStore",
                 "VaultServer",

@@ -3,7 +3,7 @@ import NIOSSL
 public import PostgresNIO
 
 /// Parses `postgres://user:password@host:port/database?sslmode=…` into a client configuration.
-/// `sslmode`: `disable`, `prefer` (the default) or `require`/`verify-full` (certificate verified).
+/// `sslmode`: `disable`, `prefer` (the default, except on loopback where it is `disable`) or `require`/`verify-full`.
 public enum DatabaseURL {
     public static func configuration(from text: String) throws(SettingsError) -> PostgresClient.Configuration {
         guard let components = URLComponents(string: text), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
@@ -15,7 +15,9 @@ public enum DatabaseURL {
         let user = components.percentEncodedUser?.removingPercentEncoding ?? "postgres"
         let password = components.percentEncodedPassword?.removingPercentEncoding
         let database = components.path.split(separator: "/").first.map(String.init)
-        let sslmode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        // A loopback server (the zero-config one) has no certificate to offer; elsewhere try TLS first.
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let sslmode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? (loopback ? "disable" : "prefer")
         let tls: PostgresClient.Configuration.TLS
         switch sslmode {
         case "disable": tls = .disable

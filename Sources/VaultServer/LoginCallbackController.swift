@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTypes
+public import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -115,8 +115,8 @@ struct LoginCallbackController: Sendable {
         let body: CallbackJSON
         do {
             body = try JSONDecoder().decode(CallbackJSON.self, from: bytes)
-        } catch let DecodingError.typeMismatch(_, context) {
-            let field = context.codingPath.first?.stringValue ?? "body"
+        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
+            let field = context.codingPath[0].stringValue
             throw APIError.badRequest("invalid_field", "the field '\(field)' must be a string", field: field)
         } catch {
             throw APIError.badRequest("malformed_body", "the body must be a JSON object")
@@ -240,7 +240,7 @@ enum JSONResponse {
 
 extension HTTPField.Name {
     /// RFC 7240 `Prefer`.
-    static let prefer = Self("Prefer")!
+    public static let prefer = Self("Prefer")!
     /// RFC 7240 `Preference-Applied`.
-    static let preferenceApplied = Self("Preference-Applied")!
+    public static let preferenceApplied = Self("Preference-Applied")!
 }

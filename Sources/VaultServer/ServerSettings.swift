@@ -74,6 +74,8 @@ public struct ServerSettings: Sendable {
     public var corsOrigins: [String] = []
     public var signatureWindowSeconds: Int64 = 300
     public var workers: Int = 4
+    /// The most login callbacks one intake transaction carries (group commit); 1 means a commit per request.
+    public var intakeMaxBatch: Int = 256
     public var migrateOnStart = false
     public var sqlDirectory: String?
     public var stateDirectory: String = ".session-vault"
@@ -123,6 +125,8 @@ public struct ServerSettings: Sendable {
         }
         settings.workers = config.int(forKey: "workers.count", default: settings.workers)
         guard settings.workers >= 0, settings.workers <= 256 else { throw .invalid(key: "workers.count", reason: "must be 0-256") }
+        settings.intakeMaxBatch = config.int(forKey: "intake.maxBatch", default: settings.intakeMaxBatch)
+        guard (1...10_000).contains(settings.intakeMaxBatch) else { throw .invalid(key: "intake.maxBatch", reason: "must be 1-10000") }
         settings.migrateOnStart = config.bool(forKey: "migrate.onStart", default: false)
         settings.sqlDirectory = config.string(forKey: "sql.directory")
         settings.stateDirectory = config.string(forKey: "state.directory", default: settings.stateDirectory)

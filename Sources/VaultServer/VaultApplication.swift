@@ -16,7 +16,14 @@ public struct VaultComponents: Sendable {
     public let sessions: SessionService
     public let corsOrigins: [String]
 
-    public init(store: PostgresVaultStore, migrator: Migrator, sites: SiteDirectory, corsOrigins: [String] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(
+        store: PostgresVaultStore,
+        migrator: Migrator,
+        sites: SiteDirectory,
+        corsOrigins: [String] = [],
+        intakeMaxBatch: Int = 256,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) {
         let metrics = VaultMetrics(factory: PrometheusMetricsFactory(registry: registry))
         self.store = store
         self.migrator = migrator
@@ -24,7 +31,7 @@ public struct VaultComponents: Sendable {
         self.registry = registry
         self.metrics = metrics
         self.corsOrigins = corsOrigins
-        self.intake = LoginIntake(sites: sites, batcher: IntakeBatcher(inbox: store, metrics: metrics), inbox: store, metrics: metrics)
+        self.intake = LoginIntake(sites: sites, batcher: IntakeBatcher(inbox: store, maxBatch: intakeMaxBatch, metrics: metrics), inbox: store, metrics: metrics)
         self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
     }
 

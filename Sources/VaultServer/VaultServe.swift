@@ -38,7 +38,9 @@ public enum VaultServe {
             try await httpClient.shutdown()
             throw error
         }
-        let components = VaultComponents(store: store, migrator: migrator, sites: sites, corsOrigins: settings.corsOrigins)
+        let components = VaultComponents(
+            store: store, migrator: migrator, sites: sites, corsOrigins: settings.corsOrigins, intakeMaxBatch: settings.intakeMaxBatch
+        )
         // The process-wide metrics system feeds the same registry, so library metrics (the Gigya client's) show too.
         ProcessMetrics.bootstrapOnce(PrometheusMetricsFactory(registry: components.registry))
 
