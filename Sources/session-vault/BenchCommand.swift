@@ -6,9 +6,10 @@ import GigyaKit
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure session-vault's hot paths on one core.",
+        abstract: "Measure session-vault's hot paths.",
         subcommands: [
             BenchCrypto.self,
+            BenchIntake.self,
         ]
     )
 }

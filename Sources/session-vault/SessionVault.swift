@@ -8,8 +8,13 @@ struct SessionVault: AsyncParsableCommand {
         abstract: "A server-side companion for SAP Customer Data Cloud (Gigya) logins.",
         subcommands: [
             // Each subcommand is registered on its own line, in the order `--help` lists them.
+            ServeCommand.self,
+            MigrateCommand.self,
+            KeysCommand.self,
+            DataKeysCommand.self,
             GigyaCommand.self,
             EmulatorCommand.self,
+            DemoCommand.self,
             BenchCommand.self,
         ]
     )

@@ -1,0 +1,65 @@
+import ArgumentParser
+import VaultServer
+import VaultStore
+
+/// `session-vault data-keys`: the keys that seal stored tokens.
+struct DataKeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data-keys",
+        abstract: "Generate data keys, report rows per key and re-encrypt under the primary key.",
+        subcommands: [Generate.self, Status.self, Rotate.self]
+    )
+
+    /// Prints a new key in the ring's `id:BASE64` form, to put first in DATA_KEYS.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Generate a new 256-bit data key as ID:BASE64.")
+
+        @Option(help: "The key id to record on every row it seals.")
+        var id: String
+
+        func run() throws {
+            let (_, base64) = DataKey.generate(id: id)
+            print("\(id):\(base64)")
+        }
+    }
+
+    /// How many sealed rows each key id holds.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Report stored rows per data key id.")
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            let settings = try await options.load()
+            try await VaultTool.withStore(settings: settings, logger: makeLogger("session-vault.data-keys", level: "warning")) { context in
+                let rows = try await context.store.rowsPerKey()
+                for (id, count) in rows.sorted(by: { $0.key < $1.key }) { print("\(id)\t\(count)") }
+                let unknown = try await context.store.unknownKeyIDs()
+                if !unknown.isEmpty {
+                    print("missing from the ring: \(unknown.joined(separator: ", "))")
+                    throw ExitCode(1)
+                }
+            }
+        }
+    }
+
+    /// Re-seals every row not under the primary key, in batches; safe to interrupt and run again.
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-encrypt stored tokens under the primary (first) data key.")
+
+        @OptionGroup var options: ServerOptions
+
+        @Option(help: "Rows re-encrypted per transaction.")
+        var batchSize = 500
+
+        func run() async throws {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+            let settings = try await options.load()
+            try await VaultTool.withStore(settings: settings, logger: makeLogger("session-vault.data-keys", level: "warning")) { context in
+                let report = try await context.store.rotateDataKeys(batchSize: batchSize)
+                print("re-encrypted \(report.rowsReencrypted) row(s)")
+                for (id, count) in report.rowsPerKey.sorted(by: { $0.key < $1.key }) { print("\(id)\t\(count)") }
+            }
+        }
+    }
+}
