@@ -1,0 +1,106 @@
+import Configuration
+import Foundation
+import GigyaEmulator
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import VaultCore
+import VaultServer
+import VaultStore
+import VaultTesting
+
+@Suite("Operations")
+struct OperationsTests {
+    @Test("rotating data keys re-seals old rows under the new primary key; old rows stay readable throughout")
+    func dataKeyRotation() async throws {
+        let oldKey = VaultHarness.dataKeys
+        let newRing = "k2:" + Data(repeating: 9, count: 32).base64EncodedString() + "," + oldKey
+        try await VaultHarness.with(dataKeys: oldKey) { harness in
+            let login = try await harness.login()
+            _ = try await harness.components.intake.accept(login)
+            try await harness.drain()
+            let before = try #require(try await harness.store.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
+
+            let rotated = PostgresVaultStore(client: harness.database.client, keyRing: try DataKeyRing.parse(newRing), logger: harness.logger)
+            #expect(try await rotated.rowsPerKey() == ["k1": 1])
+            let readableBefore = try #require(try await rotated.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
+            #expect(readableBefore.tokenSecret == before.tokenSecret)
+
+            let report = try await rotated.rotateDataKeys(batchSize: 1)
+            #expect(report.rowsReencrypted == 1)
+            #expect(report.rowsPerKey == ["k2": 1])
+            let after = try #require(try await rotated.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
+            #expect(after.tokenSecret == before.tokenSecret)
+            #expect(try await rotated.rotateDataKeys(batchSize: 1).rowsReencrypted == 0)
+
+            // A ring that lost the key rows are sealed under is refused at startup, naming the key.
+            let lostKey = PostgresVaultStore(client: harness.database.client, keyRing: try DataKeyRing.parse(oldKey), logger: harness.logger)
+            #expect(try await lostKey.unknownKeyIDs() == ["k2"])
+            let components = VaultComponents(store: lostKey, migrator: harness.components.migrator, sites: harness.components.sites)
+            await #expect(throws: StartupError.self) { try await checkStartup(components, migrate: false, logger: harness.logger) }
+        }
+    }
+
+    @Test("health, readiness and Prometheus metrics answer")
+    func healthAndMetrics() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login()
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/health/ready", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(jsonBool(response.body, "ready") == true)
+                }
+                try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody) {
+                    #expect($0.status == .accepted)
+                }
+                var tampered = login
+                tampered.uid = "x"
+                try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: tampered.jsonBody) {
+                    #expect($0.status == .unauthorized)
+                }
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let text = String(buffer: response.body)
+                    #expect(text.contains("vault_login_callbacks_total{outcome=\"accepted\"} 1"))
+                    #expect(text.contains("vault_signature_failures_total{reason=\"signature_mismatch\"} 1"))
+                    #expect(text.contains("vault_inbox_events{status=\"pending\"} 1"))
+                }
+            }
+        }
+    }
+
+    @Test("the server refuses to start on pending migrations unless told to migrate")
+    func refusesPendingSchema() async throws {
+        try await VaultHarness.with { harness in
+            let pending = Migrator(
+                client: harness.database.client,
+                migrations: try Migrator.load(directory: SQLMigrations.sourceDirectory) + [
+                    Migration(version: 9999, name: "future", sql: "CREATE TABLE future_table (id int)", checksum: "f")
+                ],
+                logger: harness.logger
+            )
+            let components = VaultComponents(store: harness.store, migrator: pending, sites: harness.components.sites)
+            await #expect(throws: StartupError.self) { try await checkStartup(components, migrate: false, logger: harness.logger) }
+            #expect(await components.readiness().ready == false)
+        }
+    }
+
+    @Test("settings: flags beat the environment; a partial production configuration is refused, naming what is missing")
+    func settingsPrecedence() async throws {
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(values: ["http.port": 9090]),
+            InMemoryProvider(values: ["http.port": 7070, "database.url": "postgres://db.example/vault", "gigya.apiKey": "3_KEY", "gigya.secret": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"]),
+        ])
+        let settings = try ServerSettings.load(from: reader)
+        #expect(settings.port == 9090)
+        #expect(settings.sites.map(\.apiKey) == ["3_KEY"])
+        #expect(!settings.isZeroConfig)
+        #expect(throws: SettingsError.incomplete(missing: ["DATA_KEYS"])) { try settings.checkProductionComplete() }
+        #expect(ServerSettings().isZeroConfig)
+        #expect(throws: SettingsError.self) { try DatabaseURL.configuration(from: "mysql://nope") }
+        #expect(try SiteSettings.parse("3_A:c2VjcmV0:eu1").apiDomain == "eu1.gigya.com")
+    }
+}

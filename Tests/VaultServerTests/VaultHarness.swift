@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+import Foundation
+import GigyaClient
+import GigyaEmulator
+import GigyaKit
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import PostgresNIO
+import Testing
+import VaultCore
+import VaultServer
+import VaultStore
+import VaultTesting
+
+/// One isolated world for a test: a fresh migrated database, a running emulator with one site, and the server's
+/// components wired to both over real HTTP and real PostgreSQL.
+struct VaultHarness {
+    let database: TestDatabase
+    let emulator: RunningEmulator
+    let site: EmulatorSite
+    let emulatorClock: ManualWallClock
+    let components: VaultComponents
+    let httpClient: HTTPClient
+    let logger: Logger
+    let workerSettings: WorkerSettings
+
+    static let dataKeys = "k1:" + Data(repeating: 7, count: 32).base64EncodedString()
+
+    /// Runs `body` inside a fresh world and tears it down afterwards, whatever happens.
+    static func with<T: Sendable>(
+        dataKeys: String = VaultHarness.dataKeys,
+        workerSettings: WorkerSettings = WorkerSettings(
+            concurrency: 1, lease: .seconds(30), idlePoll: .milliseconds(20), maxAttempts: 10,
+            backoffBase: .milliseconds(10), backoffMax: .milliseconds(40)
+        ),
+        _ body: (VaultHarness) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "vault-test")
+        logger.logLevel = .warning
+        return try await withTestDatabase { database in
+            let site = GigyaEmulator.demoSite()
+            let clock = ManualWallClock(Int64(Date().timeIntervalSince1970))
+            var configuration = EmulatorConfiguration(sites: [site])
+            configuration.clock = clock
+            let emulator = try await GigyaEmulator.start(configuration: configuration)
+            let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            let harness: VaultHarness
+            do {
+                let store = PostgresVaultStore(client: database.client, keyRing: try DataKeyRing.parse(dataKeys), logger: logger)
+                let migrator = Migrator(client: database.client, migrations: try Migrator.load(directory: SQLMigrations.sourceDirectory), logger: logger)
+                let gigyaSite = try VaultServe.makeSite(
+                    SiteSettings(apiKey: site.apiKey, secret: site.partnerSecret, baseURL: emulator.baseURL),
+                    window: 300, httpClient: httpClient, timeout: .seconds(1), logger: logger
+                )
+                harness = VaultHarness(
+                    database: database,
+                    emulator: emulator,
+                    site: site,
+                    emulatorClock: clock,
+                    components: VaultComponents(store: store, migrator: migrator, sites: SiteDirectory([gigyaSite]), corsOrigins: ["https://app.example"]),
+                    httpClient: httpClient,
+                    logger: logger,
+                    workerSettings: workerSettings
+                )
+            } catch {
+                try? await httpClient.shutdown()
+                await emulator.stop()
+                throw error
+            }
+            let result: Result<T, any Error>
+            do { result = .success(try await body(harness)) } catch { result = .failure(error) }
+            try? await httpClient.shutdown()
+            await emulator.stop()
+            return try result.get()
+        }
+    }
+
+    var store: PostgresVaultStore { components.store }
+
+    /// A worker over this world, with the harness's fast retry settings.
+    func worker() -> SessionWorker {
+        components.makeWorker(settings: workerSettings, logger: logger)
+    }
+
+    /// Runs the worker until no event is pending or processing, or the deadline passes.
+    func drain(timeout: Duration = .seconds(20)) async throws {
+        let worker = worker()
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let didWork = await worker.runOnce(workerID: "test-worker")
+            if !didWork {
+                let stats = try await store.stats()
+                if stats.pending == 0 && stats.processing == 0 { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        Issue.record("the inbox did not drain within \(timeout)")
+    }
+
+    /// Logs a user in at the emulator, as the Web SDK would, and returns the login result the browser gets.
+    func login(uid: String? = nil, provider: String = "facebook") async throws -> LoginResult {
+        var body: [String: String] = ["provider": provider, "apiKey": site.apiKey]
+        if let uid { body["uid"] = uid }
+        let json = try await emulatorJSON("POST", "/_emulator/login", body: body)
+        let timestamp = try #require((json["signatureTimestamp"] as? String) ?? (json["signatureTimestamp"] as? Int).map(String.init))
+        return LoginResult(
+            uid: try #require(json["UID"] as? String),
+            uidSignature: try #require(json["UIDSignature"] as? String),
+            signatureTimestamp: timestamp,
+            provider: provider,
+            apiKey: site.apiKey
+        )
+    }
+
+    /// The emulator's plaintext view of a user's provider session.
+    func emulatorSession(uid: String, provider: String) async throws -> [String: String] {
+        let json = try await emulatorJSON("GET", "/_emulator/users/\(uid)")
+        let sessions = try #require(json["sessions"] as? [String: Any])
+        let session = try #require(sessions[provider] as? [String: Any])
+        return session.compactMapValues { $0 as? String }
+    }
+
+    /// Installs an emulator fault (see the emulator's `/_emulator/faults`).
+    func injectFault(_ fault: [String: Any]) async throws {
+        _ = try await emulatorJSON("POST", "/_emulator/faults", body: fault)
+    }
+
+    func emulatorJSON(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: emulator.baseURL + path)
+        request.method = HTTPMethod(rawValue: method)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
+        let response = try await httpClient.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        try #require((200..<300).contains(response.status.code), "emulator \(method) \(path) answered \(response.status.code): \(String(buffer: bytes))")
+        let object = try JSONSerialization.jsonObject(with: Data(buffer: bytes), options: [.fragmentsAllowed])
+        return (object as? [String: Any]) ?? ["items": object]
+    }
+
+    /// Counts rows of a table, to prove that a refused request stored nothing.
+    func count(_ table: String) async throws -> Int {
+        let query: PostgresQuery
+        switch table {
+        case "login_events": query = "SELECT count(*)::int FROM login_events"
+        case "replay_keys": query = "SELECT count(*)::int FROM replay_keys"
+        case "provider_sessions": query = "SELECT count(*)::int FROM provider_sessions"
+        case "audit_log": query = "SELECT count(*)::int FROM audit_log"
+        default: throw HarnessError.unknownTable(table)
+        }
+        for try await value in try await database.client.query(query, logger: logger).decode(Int.self) { return value }
+        return 0
+    }
+
+    /// A fresh API key with the given scopes, as the `keys create` command makes it.
+    func apiKey(_ scopes: [APIScope], name: String = "backend-\(UUID().uuidString.prefix(6))") async throws -> String {
+        try await store.createKey(name: name, scopes: scopes.map(\.rawValue)).plaintext
+    }
+
+    /// The server's router-level application, for HummingbirdTesting.
+    func application() -> some ApplicationProtocol {
+        Application(router: buildRouter(components), logger: logger)
+    }
+}
+
+enum HarnessError: Error {
+    case unknownTable(String)
+}
+
+extension LoginResult {
+    /// The callback as a web app would post it, as JSON.
+    var jsonBody: ByteBuffer {
+        var object: [String: String] = ["UID": uid, "UIDSignature": uidSignature, "signatureTimestamp": signatureTimestamp, "provider": provider]
+        if let apiKey { object["apiKey"] = apiKey }
+        return ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+}
+
+/// Decodes a JSON response body into a dictionary.
+func jsonObject(_ buffer: ByteBuffer) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])
+}
+
+/// A string field of a JSON response body.
+func jsonString(_ buffer: ByteBuffer, _ key: String) -> String? {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])?[key] as? String
+}
+
+/// An integer field of a JSON response body.
+func jsonInt(_ buffer: ByteBuffer, _ key: String) -> Int? {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])?[key] as? Int
+}
+
+/// A Boolean field of a JSON response body.
+func jsonBool(_ buffer: ByteBuffer, _ key: String) -> Bool? {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])?[key] as? Bool
+}
+
+/// The `error.code` of an error response body.
+func errorCode(_ buffer: ByteBuffer) -> String? {
+    let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
+    return (object?["error"] as? [String: Any])?["code"] as? String
+}

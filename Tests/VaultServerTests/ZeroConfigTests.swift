@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Testing
+import VaultDevelopment
+import VaultServer
+
+@Suite("Zero-config serve")
+struct ZeroConfigTests {
+    @Test("serve with no configuration starts PostgreSQL, the emulator and the server; demo login then round-trips tokens")
+    func zeroConfigServeAndDemoLogin() async throws {
+        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sv-zero-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        var settings = ServerSettings()
+        settings.port = 0
+        settings.workers = 2
+        settings.stateDirectory = stateDirectory
+        #expect(settings.isZeroConfig)
+        var logger = Logger(label: "zero-config-test")
+        logger.logLevel = .warning
+
+        let server = Task { try await VaultLauncher.run(settings: settings, logger: logger) }
+        defer { server.cancel() }
+
+        // serve writes demo.json once it listens; allow for initdb on a slow machine.
+        var state: DevelopmentStack.DemoState?
+        let deadline = ContinuousClock.now.advanced(by: .seconds(90))
+        while state == nil, ContinuousClock.now < deadline {
+            state = DevelopmentStack.loadDemoState(stateDirectory: stateDirectory)
+            if state == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let demo = try #require(state, "serve did not write demo.json")
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(stateDirectory)/data-keys")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let outcome = await Result { try await DemoLogin.run(state: demo, provider: "google", httpClient: client) }
+        try await client.shutdown()
+        let report = try outcome.get()
+        #expect(report.status == "stored")
+        #expect(report.tokensMatch, "mismatched: \(report.mismatchedFields)")
+
+        server.cancel()
+        _ = await server.result
+    }
+}
+
+extension Result where Failure == any Error {
+    /// `Result(catching:)` for async work.
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
