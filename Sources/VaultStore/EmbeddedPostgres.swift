@@ -98,12 +98,24 @@ public struct EmbeddedPostgres: Sendable {
             _ = try await CommandRunner.run(
                 binaries.initdb, ["-D", dataDirectory, "-A", "trust", "-U", "postgres", "--encoding=UTF8", "--no-locale"], as: runAs)
         }
-        let chosenPort: Int
-        if let port { chosenPort = port } else { chosenPort = try await Self.freePort() }
-        var options = ["-c listen_addresses=127.0.0.1", "-c port=\(chosenPort)", "-c unix_socket_directories=\(socketDirectory)"]
-        if !fsync { options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"] }
-        _ = try await CommandRunner.run(
-            binaries.pgCtl, ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options.joined(separator: " "), "start"], as: runAs)
+        // A port chosen here is free when probed but may be taken before the postmaster binds it (another server
+        // starting at the same moment): then try another one. A port the caller named is tried once.
+        var attempt = 1
+        var chosenPort: Int
+        while true {
+            if let port { chosenPort = port } else { chosenPort = try await Self.freePort() }
+            var options = ["-c listen_addresses=127.0.0.1", "-c port=\(chosenPort)", "-c unix_socket_directories=\(socketDirectory)"]
+            if !fsync { options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"] }
+            do {
+                _ = try await CommandRunner.run(
+                    binaries.pgCtl, ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options.joined(separator: " "), "start"], as: runAs)
+                break
+            } catch {
+                guard port == nil, attempt < 5, portWasTaken() else { throw error }
+                logger.notice("the chosen port was taken before PostgreSQL bound it; trying another", metadata: ["port": "\(chosenPort)"])
+                attempt += 1
+            }
+        }
         let instance = EmbeddedPostgresInstance(port: chosenPort, dataDirectory: dataDirectory)
         try await waitUntilAccepting(instance)
         logger.info("PostgreSQL started", metadata: ["port": "\(chosenPort)", "dataDirectory": "\(dataDirectory)"])
@@ -189,6 +201,13 @@ public struct EmbeddedPostgres: Sendable {
                 throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
             }
         }
+    }
+
+    /// Whether the last start failed because its TCP port was in use (read from the server log's tail).
+    func portWasTaken() -> Bool {
+        guard let log = try? String(contentsOfFile: logFile, encoding: .utf8) else { return false }
+        let tail = log.suffix(4096)
+        return tail.contains("Address already in use") || tail.contains("could not create any TCP/IP sockets")
     }
 
     /// The port of a live postmaster on this data directory (postmaster.pid: line 1 pid, line 4 port), if any.

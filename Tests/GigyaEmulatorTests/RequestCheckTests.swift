@@ -90,7 +90,9 @@ import Testing
         #expect(health.status == 200)
         await emulator.stop()
         let after = await rawExchange(port: emulator.port, request: "GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(!after.connected)
+        // Tests run in parallel: another server may bind the freed port at once, so the claim is that no HTTP server
+        // answers there any more, not that the port stays closed.
+        #expect(!after.connected || !String(decoding: after.bytes, as: UTF8.self).hasPrefix("HTTP/"))
     }
 
     @Test func siteSpecsParse() throws {
