@@ -14,6 +14,13 @@ public struct AccessActor: Sendable, Equatable {
     }
 }
 
+extension AccessActor {
+    /// An audit entry for something this actor did.
+    func entry(_ action: String, site: String, uid: String, provider: String?, detail: String?) -> AuditEntry {
+        AuditEntry(actorKeyID: keyID, actorName: name, action: action, site: site, uid: uid, provider: provider, detail: detail)
+    }
+}
+
 /// Why a session operation could not be done.
 public enum SessionServiceError: Error, Sendable, Equatable {
     /// No stored session for that user and provider.
@@ -57,17 +64,7 @@ public struct SessionService: Sendable {
     /// The plain tokens of one stored session; the read is in the audit log before any token leaves.
     public func tokens(site: String, uid: String, provider: String, actor: AccessActor) async throws -> SessionRecord {
         let record = try await sessions.session(site: site, uid: uid, provider: provider)
-        try await audit.record(
-            AuditEntry(
-                actorKeyID: actor.keyID,
-                actorName: actor.name,
-                action: "session.read",
-                site: site,
-                uid: uid,
-                provider: provider,
-                detail: record == nil ? "not_found" : "ok"
-            )
-        )
+        try await audit.record(actor.entry("session.read", site: site, uid: uid, provider: provider, detail: record == nil ? "not_found" : "ok"))
         guard let record else { throw SessionServiceError.notFound }
         metrics.tokenRead(provider: provider)
         return record
@@ -76,17 +73,7 @@ public struct SessionService: Sendable {
     /// Deletes one provider's session, or all of the user's when `provider` is nil; audited. Returns rows deleted.
     public func delete(site: String, uid: String, provider: String?, actor: AccessActor) async throws -> Int {
         let deleted = try await sessions.delete(site: site, uid: uid, provider: provider)
-        try await audit.record(
-            AuditEntry(
-                actorKeyID: actor.keyID,
-                actorName: actor.name,
-                action: "session.delete",
-                site: site,
-                uid: uid,
-                provider: provider,
-                detail: "deleted=\(deleted)"
-            )
-        )
+        try await audit.record(actor.entry("session.delete", site: site, uid: uid, provider: provider, detail: "deleted=\(deleted)"))
         return deleted
     }
 
@@ -106,26 +93,12 @@ public struct SessionService: Sendable {
                     noSession: error.disposition == .noSession
                 )
             }
-            let record = SessionRecord(
-                site: site.apiKey,
-                uid: uid,
-                provider: provider,
-                providerUID: session.providerUID,
-                authToken: session.authToken,
-                tokenSecret: session.tokenSecret,
-                sessionHandle: session.sessionHandle,
-                tokenExpiration: session.tokenExpiration,
-                sessionExpiration: session.sessionExpiration,
-                fetchedAt: Date()
-            )
-            try await sessions.upsert(record, eventID: nil)
+            try await sessions.upsert(SessionRecord(site: site.apiKey, uid: uid, provider: provider, fetched: session), eventID: nil)
             let stored = try await sessions.metadata(site: site.apiKey, uid: uid)
             guard let fresh = stored.first(where: { $0.provider == provider }) else { throw SessionServiceError.notFound }
             return fresh
         }
-        try await audit.record(
-            AuditEntry(actorKeyID: actor.keyID, actorName: actor.name, action: "session.refresh", site: site.apiKey, uid: uid, provider: provider, detail: nil)
-        )
+        try await audit.record(actor.entry("session.refresh", site: site.apiKey, uid: uid, provider: provider, detail: nil))
         return metadata
     }
 }

@@ -118,18 +118,7 @@ public struct SessionWorker: Service {
         do {
             let session = try await site.gigya.getSessionInfo(uid: event.uid, provider: event.provider)
             metrics.gigyaCall(method: "socialize.getSessionInfo", duration: ContinuousClock.now - started, errorCode: nil)
-            let record = SessionRecord(
-                site: event.site,
-                uid: event.uid,
-                provider: event.provider,
-                providerUID: session.providerUID,
-                authToken: session.authToken,
-                tokenSecret: session.tokenSecret,
-                sessionHandle: session.sessionHandle,
-                tokenExpiration: session.tokenExpiration,
-                sessionExpiration: session.sessionExpiration,
-                fetchedAt: Date()
-            )
+            let record = SessionRecord(site: event.site, uid: event.uid, provider: event.provider, fetched: session)
             let completed = try await inbox.complete(id: event.id, worker: workerID, session: record)
             if completed {
                 metrics.eventFinished(outcome: "stored")
@@ -208,5 +197,23 @@ extension GigyaCallError {
         default:
             description
         }
+    }
+}
+
+extension SessionRecord {
+    /// The record to seal for a session just fetched from Gigya.
+    init(site: String, uid: String, provider: String, fetched session: ProviderSession, at fetchedAt: Date = Date()) {
+        self.init(
+            site: site,
+            uid: uid,
+            provider: provider,
+            providerUID: session.providerUID,
+            authToken: session.authToken,
+            tokenSecret: session.tokenSecret,
+            sessionHandle: session.sessionHandle,
+            tokenExpiration: session.tokenExpiration,
+            sessionExpiration: session.sessionExpiration,
+            fetchedAt: fetchedAt
+        )
     }
 }
