@@ -40,7 +40,11 @@ public enum VaultTool {
         }
         guard let ringSpec = settings.dataKeys else { throw SettingsError.incomplete(missing: ["DATA_KEYS"]) }
         let ring = try DataKeyRing.parse(ringSpec)
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: settings.databaseURL ?? ""), backgroundLogger: logger)
+        // A one-shot command leases its first connection while the pool is still starting; that is expected here, so
+        // the pool's own chatter is kept to errors.
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: settings.databaseURL ?? ""), backgroundLogger: poolLogger)
         let migrator = Migrator(
             client: client,
             migrations: try Migrator.load(directory: Migrator.locateDirectory(explicit: settings.sqlDirectory)),

@@ -1,0 +1,80 @@
+import Foundation
+import GigyaEmulator
+import GigyaKit
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import VaultCore
+import VaultServer
+import VaultStore
+
+@Suite("Several sites and malformed requests")
+struct MultiSiteTests {
+    /// The harness's site plus a second one, both served by one server.
+    private func twoSiteApplication(_ harness: VaultHarness) throws -> some ApplicationProtocol {
+        let first = try #require(harness.components.sites.site(apiKey: harness.site.apiKey))
+        let other = GigyaEmulator.demoSite()
+        let second = try VaultServe.makeSite(
+            SiteSettings(apiKey: other.apiKey, secret: other.partnerSecret, baseURL: harness.emulator.baseURL),
+            window: 300, httpClient: harness.httpClient, logger: harness.logger
+        )
+        let components = VaultComponents(store: harness.store, migrator: harness.components.migrator, sites: SiteDirectory([first, second]))
+        return Application(router: buildRouter(components), logger: harness.logger)
+    }
+
+    @Test("with several sites, a callback without apiKey and a read without ?site= are refused, naming the field")
+    func siteIsRequired() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login()
+            var unnamed = login
+            unnamed.apiKey = nil
+            let withoutSite = unnamed
+            let reader = try await harness.apiKey([.sessionsMetadata])
+            try await twoSiteApplication(harness).test(.router) { client in
+                try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: withoutSite.jsonBody) {
+                    #expect($0.status == .badRequest)
+                    #expect(errorCode($0.body) == "site_required")
+                }
+                try await client.execute(uri: "/v1/users/\(login.uid)/sessions", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
+                    #expect($0.status == .badRequest)
+                    #expect(errorCode($0.body) == "site_required")
+                }
+                try await client.execute(
+                    uri: "/v1/users/\(login.uid)/sessions?site=\(harness.site.apiKey)", method: .get, headers: [.authorization: "Bearer \(reader)"]
+                ) {
+                    #expect($0.status == .ok)
+                }
+                try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody) {
+                    #expect($0.status == .accepted)
+                }
+            }
+            #expect(try await harness.count("login_events") == 1)
+        }
+    }
+
+    @Test("a malformed Prefer header and a malformed event id are 400s that store nothing")
+    func malformedHeadersAndIDs() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login()
+            let reader = try await harness.apiKey([.eventsRead])
+            try await harness.application().test(.router) { client in
+                try await client.execute(
+                    uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json", .prefer: "wait=soon"], body: login.jsonBody
+                ) {
+                    #expect($0.status == .badRequest)
+                    #expect(errorCode($0.body) == "invalid_prefer")
+                }
+                try await client.execute(uri: "/v1/login-callbacks/not-a-uuid", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
+                    #expect($0.status == .badRequest)
+                    #expect(errorCode($0.body) == "invalid_event_id")
+                }
+                try await client.execute(uri: "/v1/login-callbacks/\(UUID().uuidString)", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
+                    #expect($0.status == .notFound)
+                }
+            }
+            #expect(try await harness.count("login_events") == 0)
+        }
+    }
+}
