@@ -202,6 +202,7 @@ let package = Package(
             dependencies: [
                 "VaultTesting",
                 "VaultDevelopment",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "GigyaKit",
                 "GigyaClient",
                 "GigyaEmulator",

@@ -1,6 +1,7 @@
 import Foundation
 import GigyaEmulator
 import GigyaKit
+import ServiceLifecycle
 import Testing
 import VaultCore
 import VaultServer
@@ -87,6 +88,26 @@ struct SessionWorkerTests {
             #expect(try await harness.store.complete(id: receipt.eventID, worker: "doomed-worker", session: late) == false)
             let stored = try #require(try await harness.store.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
             #expect(stored.authToken != "stale")
+        }
+    }
+
+    @Test("graceful shutdown lets the worker finish the event it is processing")
+    func gracefulShutdownFinishesInFlightWork() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login()
+            try await harness.injectFault(["method": "socialize.getSessionInfo", "latencyMs": 700, "count": 1])
+            let receipt = try await harness.components.intake.accept(login)
+            let group = ServiceGroup(configuration: .init(services: [harness.worker()], gracefulShutdownSignals: [], logger: harness.logger))
+            let running = Task { try await group.run() }
+            // Wait until the worker holds the event, then ask it to stop while Gigya is still answering.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while try await harness.store.event(id: receipt.eventID)?.status != .processing, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            await group.triggerGracefulShutdown()
+            try await running.value
+            let event = try #require(try await harness.store.event(id: receipt.eventID))
+            #expect(event.status == .stored)
         }
     }
 
