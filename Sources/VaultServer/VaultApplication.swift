@@ -82,9 +82,12 @@ public enum StartupError: Error, Sendable, CustomStringConvertible {
     case pendingMigrations([Int])
     case inconsistentSchema(String)
     case missingDataKeys([String])
+    case databaseUnreachable(String, waited: Duration)
 
     public var description: String {
         switch self {
+        case .databaseUnreachable(let target, let waited):
+            "could not reach PostgreSQL at \(target) within \(waited.components.seconds) s; check DATABASE_URL and that the server is up (the log has the connection errors)"
         case .pendingMigrations(let versions):
             "the database schema has pending migrations \(versions); run `session-vault migrate` or start with --migrate"
         case .inconsistentSchema(let reason):
@@ -109,6 +112,19 @@ public func checkStartup(_ components: VaultComponents, migrate: Bool, logger: L
     }
     let unknown = try await components.store.unknownKeyIDs()
     guard unknown.isEmpty else { throw StartupError.missingDataKeys(unknown) }
+}
+
+/// Runs the startup checks, giving up with a clear error if the database does not answer within `deadline`.
+public func checkStartup(_ components: VaultComponents, migrate: Bool, deadline: Duration, database: String, logger: Logger) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await checkStartup(components, migrate: migrate, logger: logger) }
+        group.addTask {
+            try await Task.sleep(for: deadline)
+            throw StartupError.databaseUnreachable(database, waited: deadline)
+        }
+        defer { group.cancelAll() }
+        try await group.next()
+    }
 }
 
 /// Holds services back until startup checks have passed; cancelled cleanly if the server never starts.

@@ -22,7 +22,8 @@ public enum VaultServe {
         onListening: @escaping @Sendable (_ url: String, _ store: PostgresVaultStore) async -> Void = { _, _ in }
     ) async throws {
         try settings.checkProductionComplete()
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: settings.databaseURL ?? ""), backgroundLogger: logger)
+        let database = try DatabaseURL.configuration(from: settings.databaseURL ?? "")
+        let client = PostgresClient(configuration: database, backgroundLogger: logger)
         let ring = try DataKeyRing.parse(settings.dataKeys ?? "")
         let store = PostgresVaultStore(client: client, keyRing: ring, logger: logger)
         let migrator = Migrator(
@@ -61,7 +62,8 @@ public enum VaultServe {
             logger: logger
         )
         app.beforeServerStarts {
-            try await checkStartup(components, migrate: settings.migrateOnStart, logger: logger)
+            let target = database.host.map { "\($0):\(database.port ?? 5432)" } ?? "the configured address"
+            try await checkStartup(components, migrate: settings.migrateOnStart, deadline: .seconds(30), database: target, logger: logger)
             gate.open()
         }
         try await app.runService()

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresNIO
 import Testing
 import VaultCore
 import VaultServer
@@ -69,6 +70,26 @@ struct OperationsTests {
                     #expect(text.contains("vault_inbox_events{status=\"pending\"} 1"))
                 }
             }
+        }
+    }
+
+    @Test("an unreachable database stops startup within its deadline, naming where it looked")
+    func unreachableDatabaseFailsClearly() async throws {
+        var logger = Logger(label: "unreachable-test")
+        logger.logLevel = .critical
+        let client = PostgresClient(
+            configuration: try DatabaseURL.configuration(from: "postgres://postgres@127.0.0.1:1/nowhere"), backgroundLogger: logger
+        )
+        let store = PostgresVaultStore(client: client, keyRing: try DataKeyRing.parse(VaultHarness.dataKeys), logger: logger)
+        let migrator = Migrator(client: client, migrations: try Migrator.load(directory: SQLMigrations.sourceDirectory), logger: logger)
+        let components = VaultComponents(store: store, migrator: migrator, sites: SiteDirectory([]))
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        // Only the deadline produces this error; the pool's own give-up would name no address.
+        await #expect {
+            try await checkStartup(components, migrate: false, deadline: .seconds(1), database: "127.0.0.1:1", logger: logger)
+        } throws: { error in
+            (error as? StartupError)?.description.contains("127.0.0.1:1") == true
         }
     }
 
