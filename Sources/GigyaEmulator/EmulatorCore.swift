@@ -39,13 +39,14 @@ enum EmulatedMethod: String, CaseIterable {
     case notifyRegistration = "socialize.notifyRegistration"
     case getUserInfo = "socialize.getUserInfo"
     case getAccountInfo = "accounts.getAccountInfo"
+    case setAccountInfo = "accounts.setAccountInfo"
 
     /// Method parameters that must be present and non-empty.
     var requiredParameters: [String] {
         switch self {
         case .getSessionInfo: ["UID", "provider"]
         case .setUID, .notifyRegistration: ["UID", "siteUID"]
-        case .getUserInfo, .getAccountInfo: ["UID"]
+        case .getUserInfo, .getAccountInfo, .setAccountInfo: ["UID"]
         }
     }
 }
@@ -159,6 +160,7 @@ final class EmulatorCore: Sendable {
         case .notifyRegistration: reply = setSiteUID(call, register: true)
         case .getUserInfo: reply = getUserInfo(call)
         case .getAccountInfo: reply = getAccountInfo(call)
+        case .setAccountInfo: reply = setAccountInfo(call)
         }
         return respond(reply)
     }
@@ -388,13 +390,57 @@ final class EmulatorCore: Sendable {
             "lastLogin": GigyaTime.format(unixMilliseconds: user.lastLogin * 1000),
             "lastLoginTimestamp": user.lastLogin * 1000,
             "profile": profile,
-            "data": [String: Any](),
+            "data": user.data.mapValues(\.serializable),
         ]
         let include = Set((call.params["include"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet.whitespaces) })
         if include.contains("identities-active") || include.contains("identities-all") {
             fields["identities"] = Self.identities(user)
         }
         return .ok(fields)
+    }
+
+    /// `accounts.setAccountInfo`: merges `data` shallowly, sets the known profile fields and ignores every other parameter.
+    func setAccountInfo(_ call: AuthenticatedCall) -> GigyaReply {
+        let user: EmulatorUserState
+        switch self.user(for: call) {
+        case .success(let found): user = found
+        case .failure(let refusal): return refusal.reply
+        }
+        let data: [String: EmulatorJSON]
+        let profile: [String: EmulatorJSON]
+        do {
+            data = try Self.objectParameter(call.params, "data")
+            profile = try Self.objectParameter(call.params, "profile")
+        } catch {
+            return error.reply
+        }
+        var known: [String: String] = [:]
+        for name in ["email", "firstName", "lastName"] {
+            switch profile[name] {
+            case nil: continue
+            case .string(let value): known[name] = value
+            case .some: return .error(.invalidParameterValue, "Invalid parameter value: profile.\(name) must be a string")
+            }
+        }
+        let updated = store.setAccountInfo(
+            apiKey: call.site.site.apiKey, uid: user.UID, data: data,
+            profile: (email: known["email"], firstName: known["firstName"], lastName: known["lastName"])
+        )
+        guard updated != nil else {
+            return .error(.unauthorizedUser, "Unauthorized user")
+        }
+        return .ok()
+    }
+
+    /// A parameter that must hold a JSON object when present; absent reads as an empty object.
+    private static func objectParameter(_ params: [String: String], _ name: String) throws(Refusal) -> [String: EmulatorJSON] {
+        guard let text = params[name] else {
+            return [:]
+        }
+        guard case .object(let object)? = try? JSONDecoder().decode(EmulatorJSON.self, from: Data(text.utf8)) else {
+            throw .error(.invalidParameterValue, "Invalid parameter value: \(name) must be a JSON object")
+        }
+        return object
     }
 
     /// The provider names with a session, login provider first.

@@ -1,4 +1,63 @@
+import Foundation
 import Synchronization
+
+/// A JSON value as `accounts.setAccountInfo` stores it in a user's `data` (numbers keep their integer or fractional kind).
+public enum EmulatorJSON: Sendable, Codable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case double(Double)
+    case string(String)
+    case array([EmulatorJSON])
+    case object([String: EmulatorJSON])
+
+    /// Decodes any JSON value; `true` is never read as 1 nor 1 as `true`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([EmulatorJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: EmulatorJSON].self))
+        }
+    }
+
+    /// Encodes the value as the JSON it was read from.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// The value as `JSONSerialization` writes it, for Gigya replies.
+    var serializable: Any {
+        switch self {
+        case .null: NSNull()
+        case .bool(let value): value
+        case .integer(let value): Int(value)
+        case .double(let value): value
+        case .string(let value): value
+        case .array(let value): value.map(\.serializable)
+        case .object(let value): value.mapValues(\.serializable)
+        }
+    }
+}
 
 /// One provider session of an emulated user, in plaintext (the emulator is a test tool; see `GET /_emulator/users/{uid}`).
 public struct EmulatorProviderSession: Sendable, Codable, Equatable {
@@ -36,6 +95,8 @@ public struct EmulatorUserState: Sendable, Codable, Equatable {
     public var firstName: String?
     /// Last name given at login.
     public var lastName: String?
+    /// The custom `data` object, as merged by setAccountInfo.
+    public var data: [String: EmulatorJSON]
     /// Whether notifyRegistration was called.
     public var isRegistered: Bool
     /// Unix seconds of creation.
@@ -144,7 +205,7 @@ final class EmulatorStore: Sendable {
                 isNew = true
                 user = EmulatorUserState(
                     gigyaUID: resolvedUID, siteUID: nil, UID: resolvedUID, apiKey: apiKey, loginProvider: provider, sessions: [:],
-                    email: nil, firstName: nil, lastName: nil, isRegistered: false, created: now, lastLogin: now, deleted: false
+                    email: nil, firstName: nil, lastName: nil, data: [:], isRegistered: false, created: now, lastLogin: now, deleted: false
                 )
             }
             let keptProviderUID = providerUID ?? user.sessions[provider]?.providerUID ?? String(UInt64.random(in: 1_000_000_000...9_999_999_999))
@@ -178,6 +239,27 @@ final class EmulatorStore: Sendable {
                 return nil
             }
             user.deleted = true
+            state.users[apiKey]![gigyaUID] = user
+            return user
+        }
+    }
+
+    /// Merges `data` shallowly into the live user answering to `uid` (top-level keys replace, as Gigya merges) and sets the
+    /// given profile fields; nil when no live user answers to `uid`.
+    func setAccountInfo(
+        apiKey: String,
+        uid: String,
+        data: [String: EmulatorJSON],
+        profile: (email: String?, firstName: String?, lastName: String?)
+    ) -> EmulatorUserState? {
+        state.withLock { state in
+            guard let gigyaUID = Self.activeGigyaUID(state, apiKey: apiKey, uid: uid), var user = state.users[apiKey]?[gigyaUID] else {
+                return nil
+            }
+            user.data.merge(data) { _, new in new }
+            user.email = profile.email ?? user.email
+            user.firstName = profile.firstName ?? user.firstName
+            user.lastName = profile.lastName ?? user.lastName
             state.users[apiKey]![gigyaUID] = user
             return user
         }

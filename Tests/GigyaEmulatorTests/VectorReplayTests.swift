@@ -85,4 +85,33 @@ import Testing
             }
         }
     }
+
+    @Test func encodingEdgeCasesVectorIsAcceptedAndStoresItsData() async throws {
+        let vector = try OfficialVectors.vector("encoding_edge_cases")
+        let url = try #require(vector["url"] as? String)
+        let postBody = try #require(vector["postBody"] as? String)
+        let host = String(url.dropFirst("https://".count).prefix { $0 != "/" })
+        let path = "/accounts.setAccountInfo"
+        let uid = "6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a"
+        let headers = [("Host", host), ("X-Forwarded-Proto", "https")]
+        try await withEmulator(trustForwardedProto: true) { emulator in
+            try await seedVectorUser(emulator, uid: uid, provider: "google")
+            // One byte of `status` changed ("Hello" → "Jello"): the signature no longer covers the parameters.
+            let tamperedBody = postBody.replacingOccurrences(of: "status=Hello", with: "status=Jello")
+            #expect(tamperedBody != postBody)
+            let tampered = try await send(.POST, emulator.baseURL + path, body: tamperedBody, headers: headers)
+            #expect(tampered.errorCode == 403_003, "\(tampered.json)")
+            #expect(try await userState(emulator, uid).data.isEmpty)
+            // A refused signature records no nonce, so the genuine bytes still pass.
+            let answer = try await send(.POST, emulator.baseURL + path, body: postBody, headers: headers)
+            #expect(answer.errorCode == 0, "\(answer.json)")
+            #expect(try await userState(emulator, uid).data == ["b": .integer(1), "a": .string("x y")])
+            let account = try await signedCall(emulator, "accounts.getAccountInfo", ["UID": uid])
+            #expect(account.errorCode == 0, "\(account.json)")
+            let data = try #require(account.json["data"] as? [String: Any])
+            #expect(data.count == 2)
+            #expect(data["b"] as? Int == 1)
+            #expect(data["a"] as? String == "x y")
+        }
+    }
 }
