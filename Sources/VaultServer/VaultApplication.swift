@@ -4,6 +4,8 @@ public import Prometheus
 public import ServiceLifecycle
 public import VaultCore
 public import VaultStore
+import Foundation
+import Synchronization
 
 /// Everything the HTTP edge needs, already built: the one seam both `serve` and the tests construct.
 public struct VaultComponents: Sendable {
@@ -127,25 +129,53 @@ public func checkStartup(_ components: VaultComponents, migrate: Bool, deadline:
     }
 }
 
-/// Holds services back until startup checks have passed; cancelled cleanly if the server never starts.
+/// Holds services back until startup checks have passed; a waiter cancelled first (the server never started) is
+/// released with `false`.
 public final class StartupGate: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private struct Waiters {
+        var isOpen = false
+        var waiting: [UUID: CheckedContinuation<Bool, Never>] = [:]
+        /// Waiters cancelled before they got to register their continuation.
+        var cancelled: Set<UUID> = []
     }
 
-    /// Lets every waiting service proceed.
+    private let waiters = Mutex(Waiters())
+
+    public init() {}
+
+    /// Lets every waiting service proceed, and every later one at once.
     public func open() {
-        continuation.yield()
-        continuation.finish()
+        let released = waiters.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.isOpen = true
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        released.forEach { $0.resume(returning: true) }
     }
 
-    /// Returns once the gate opens; returns false if it was cancelled first.
+    /// Returns true once the gate opens, or false when the waiting task is cancelled first.
     func wait() async -> Bool {
-        for await _ in stream { return true }
-        return !Task.isCancelled
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let answer = waiters.withLock { state -> Bool? in
+                    if state.isOpen { return true }
+                    if state.cancelled.remove(id) != nil { return false }
+                    state.waiting[id] = continuation
+                    return nil
+                }
+                if let answer { continuation.resume(returning: answer) }
+            }
+        } onCancel: {
+            let continuation = waiters.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard let waiting = state.waiting.removeValue(forKey: id) else {
+                    if !state.isOpen { state.cancelled.insert(id) }
+                    return nil
+                }
+                return waiting
+            }
+            continuation?.resume(returning: false)
+        }
     }
 }
 

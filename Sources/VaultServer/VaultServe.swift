@@ -49,6 +49,7 @@ public enum VaultServe {
         let worker = components.makeWorker(settings: WorkerSettings(concurrency: settings.workers), logger: logger)
         var services: [any Service] = [client, HTTPClientService(client: httpClient)]
         if settings.workers > 0 { services.append(GatedService(gate: gate, service: worker)) }
+        services.append(GatedService(gate: gate, service: ReplayKeyJanitor(inbox: store, logger: logger)))
 
         var app = Application(
             router: buildRouter(components),

@@ -73,6 +73,20 @@ struct OperationsTests {
         }
     }
 
+    @Test("the janitor purges replay keys only once their login results can no longer pass the window")
+    func replayKeysArePurgedAfterTheWindow() async throws {
+        try await VaultHarness.with { harness in
+            _ = try await harness.components.intake.accept(try await harness.login())
+            let janitor = ReplayKeyJanitor(inbox: harness.store, logger: harness.logger)
+            #expect(await janitor.purgeOnce() == 0)
+            #expect(try await harness.count("replay_keys") == 1)
+            // Past the 300 s window plus the margin, the key can never match an acceptable login result again.
+            #expect(await janitor.purgeOnce(now: Date().addingTimeInterval(400)) == 1)
+            #expect(try await harness.count("replay_keys") == 0)
+            #expect(try await harness.count("login_events") == 1)
+        }
+    }
+
     @Test("an unreachable database stops startup within its deadline, naming where it looked")
     func unreachableDatabaseFailsClearly() async throws {
         var logger = Logger(label: "unreachable-test")
