@@ -1,3 +1,5 @@
+public import GigyaKit
+
 /// The Gigya REST calls session-vault makes; the domain depends on this protocol, never on HTTP.
 public protocol GigyaAPI: Sendable {
     /// `socialize.getSessionInfo` for one provider, tokens decrypted (protocol.md §4).

@@ -406,8 +406,8 @@ final class EmulatorCore: Sendable {
         case .success(let found): user = found
         case .failure(let refusal): return refusal.reply
         }
-        let data: [String: EmulatorJSON]
-        let profile: [String: EmulatorJSON]
+        let data: [String: GigyaJSON]
+        let profile: [String: GigyaJSON]
         do {
             data = try Self.objectParameter(call.params, "data")
             profile = try Self.objectParameter(call.params, "profile")
@@ -433,11 +433,11 @@ final class EmulatorCore: Sendable {
     }
 
     /// A parameter that must hold a JSON object when present; absent reads as an empty object.
-    private static func objectParameter(_ params: [String: String], _ name: String) throws(Refusal) -> [String: EmulatorJSON] {
+    private static func objectParameter(_ params: [String: String], _ name: String) throws(Refusal) -> [String: GigyaJSON] {
         guard let text = params[name] else {
             return [:]
         }
-        guard case .object(let object)? = try? JSONDecoder().decode(EmulatorJSON.self, from: Data(text.utf8)) else {
+        guard case .object(let object)? = try? JSONDecoder().decode(GigyaJSON.self, from: Data(text.utf8)) else {
             throw .error(.invalidParameterValue, "Invalid parameter value: \(name) must be a JSON object")
         }
         return object

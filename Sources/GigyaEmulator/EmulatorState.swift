@@ -1,57 +1,14 @@
 import Foundation
+public import GigyaKit
 import Synchronization
 
-/// A JSON value as `accounts.setAccountInfo` stores it in a user's `data` (numbers keep their integer or fractional kind).
-public enum EmulatorJSON: Sendable, Codable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case double(Double)
-    case string(String)
-    case array([EmulatorJSON])
-    case object([String: EmulatorJSON])
-
-    /// Decodes any JSON value; `true` is never read as 1 nor 1 as `true`.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([EmulatorJSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: EmulatorJSON].self))
-        }
-    }
-
-    /// Encodes the value as the JSON it was read from.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-
+extension GigyaJSON {
     /// The value as `JSONSerialization` writes it, for Gigya replies.
     var serializable: Any {
         switch self {
         case .null: NSNull()
         case .bool(let value): value
-        case .integer(let value): Int(value)
-        case .double(let value): value
+        case .number(let value): value.rounded() == value && abs(value) < 1e15 ? Int(value) as Any : value as Any
         case .string(let value): value
         case .array(let value): value.map(\.serializable)
         case .object(let value): value.mapValues(\.serializable)
@@ -96,7 +53,7 @@ public struct EmulatorUserState: Sendable, Codable, Equatable {
     /// Last name given at login.
     public var lastName: String?
     /// The custom `data` object, as merged by setAccountInfo.
-    public var data: [String: EmulatorJSON]
+    public var data: [String: GigyaJSON]
     /// Whether notifyRegistration was called.
     public var isRegistered: Bool
     /// Unix seconds of creation.
@@ -249,7 +206,7 @@ final class EmulatorStore: Sendable {
     func setAccountInfo(
         apiKey: String,
         uid: String,
-        data: [String: EmulatorJSON],
+        data: [String: GigyaJSON],
         profile: (email: String?, firstName: String?, lastName: String?)
     ) -> EmulatorUserState? {
         state.withLock { state in

@@ -20,7 +20,7 @@ import Testing
             #expect(second.errorCode == 0, "\(second.json)")
             let state = try await userState(emulator, result.UID)
             // Shallow: `b` is replaced whole, not merged with its old `c`.
-            #expect(state.data == ["a": .string("x y"), "b": .object(["d": .bool(true)]), "e": .double(2.5)])
+            #expect(state.data == ["a": .string("x y"), "b": .object(["d": .bool(true)]), "e": .number(2.5)])
             #expect(state.firstName == "Ada")
             #expect(state.lastName == "Lovelace")
             let account = try await signedCall(emulator, "accounts.getAccountInfo", ["UID": result.UID])
@@ -69,7 +69,7 @@ import Testing
             #expect(old.errorCode == 403_005)
             let answer = try await signedCall(emulator, "accounts.setAccountInfo", ["UID": "site-42", "data": #"{"k": 2}"#])
             #expect(answer.errorCode == 0, "\(answer.json)")
-            #expect(try await userState(emulator, "site-42").data == ["k": .integer(2)])
+            #expect(try await userState(emulator, "site-42").data == ["k": .number(2)])
         }
     }
 }

@@ -105,7 +105,7 @@ import Testing
             // A refused signature records no nonce, so the genuine bytes still pass.
             let answer = try await send(.POST, emulator.baseURL + path, body: postBody, headers: headers)
             #expect(answer.errorCode == 0, "\(answer.json)")
-            #expect(try await userState(emulator, uid).data == ["b": .integer(1), "a": .string("x y")])
+            #expect(try await userState(emulator, uid).data == ["b": .number(1), "a": .string("x y")])
             let account = try await signedCall(emulator, "accounts.getAccountInfo", ["UID": uid])
             #expect(account.errorCode == 0, "\(account.json)")
             let data = try #require(account.json["data"] as? [String: Any])

@@ -1,6 +1,7 @@
 public import Foundation
 
-/// A Gigya response body as plain JSON, for `call(method:params:)` and for fields the typed calls do not model.
+/// Any JSON value of the Gigya wire: response bodies the typed calls do not model, and JSON-valued parameters such as
+/// `accounts.setAccountInfo`'s `data`. `true` and `1` stay distinct; whole numbers are written back without a fraction.
 public enum GigyaJSON: Sendable, Equatable, Codable {
     /// A JSON string.
     case string(String)
