@@ -1,4 +1,5 @@
 import Foundation
+import GigyaKit
 public import HTTPTypes
 import Hummingbird
 import Logging
@@ -98,10 +99,10 @@ struct LoginCallbackController: Sendable {
         case "application/json":
             return try parseJSON(bytes)
         case "application/x-www-form-urlencoded":
-            guard let text = String(data: bytes, encoding: .utf8) else {
+            guard let text = String(data: bytes, encoding: .utf8), let fields = FormEncoding.decode(text) else {
                 throw APIError.badRequest("malformed_body", "the form body is not valid UTF-8")
             }
-            return FormFields.parse(text)
+            return fields
         default:
             throw APIError(
                 .unsupportedMediaType,
@@ -204,25 +205,6 @@ struct EventPayload: Encodable {
         self.lastError = event.lastErrorMessage.map { Failure(gigyaCode: event.lastErrorCode, message: $0) }
         self.createdAt = event.createdAt
         self.completedAt = event.completedAt
-    }
-}
-
-/// `application/x-www-form-urlencoded` parsing: `+` is a space, then percent-decoding; the last duplicate key wins.
-enum FormFields {
-    static func parse(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
-            if !key.isEmpty { fields[key] = value }
-        }
-        return fields
-    }
-
-    private static func decode(_ component: Substring) -> String {
-        let spaced = component.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
     }
 }
 

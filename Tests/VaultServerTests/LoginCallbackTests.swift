@@ -113,6 +113,7 @@ struct LoginCallbackTests {
         Rejection("not a JSON object", raw: "[1,2,3]", status: .badRequest, code: "malformed_body"),
         Rejection("broken JSON", raw: "{\"UID\":", status: .badRequest, code: "malformed_body"),
         Rejection("UID of the wrong type", raw: "{\"UID\":[1]}", status: .badRequest, code: "invalid_field"),
+        Rejection("form body that is not UTF-8", contentType: "application/x-www-form-urlencoded", raw: "UID=%FF%FE", status: .badRequest, code: "malformed_body"),
         Rejection("plain text body", contentType: "text/plain", raw: "hello", status: .unsupportedMediaType, code: "unsupported_media_type"),
         Rejection("oversized body", raw: "{\"UID\":\"" + String(repeating: "x", count: 20_000) + "\"}", status: .contentTooLarge, code: "payload_too_large"),
     ]
