@@ -1,6 +1,6 @@
 public import Foundation
 public import GigyaClient
-public import GigyaKit
+import GigyaKit
 public import VaultStore
 
 /// Who is asking: the API key behind a read, recorded in the audit log.
@@ -85,11 +85,10 @@ public struct SessionService: Sendable {
             do throws(GigyaCallError) {
                 session = try await site.gigya.getSessionInfo(uid: uid, provider: provider)
             } catch {
-                let retryable: Set<GigyaErrorDisposition> = [.retryable, .clockSkew, .wrongDataCenter]
                 throw SessionServiceError.gigya(
                     code: error.gigyaCode,
                     message: error.summary,
-                    retryable: retryable.contains(error.disposition),
+                    retryable: error.isTransient,
                     noSession: error.disposition == .noSession
                 )
             }

@@ -13,36 +13,19 @@ public struct WorkerSettings: Sendable {
     public var lease: Duration
     /// How long an idle loop waits before looking for work again.
     public var idlePoll: Duration
-    /// Attempts after which a retryable failure becomes a permanent one.
-    public var maxAttempts: Int
-    /// First retry delay; doubles per attempt, with full jitter.
-    public var backoffBase: Duration
-    /// Largest retry delay.
-    public var backoffMax: Duration
+    /// Attempts and backoff (exponential, full jitter) for retryable failures; after `maxAttempts` they become permanent.
+    public var retry: RetryPolicy
 
     public init(
         concurrency: Int = 4,
         lease: Duration = .seconds(60),
         idlePoll: Duration = .milliseconds(200),
-        maxAttempts: Int = 10,
-        backoffBase: Duration = .milliseconds(500),
-        backoffMax: Duration = .seconds(300)
+        retry: RetryPolicy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(500), maxDelay: .seconds(300))
     ) {
         self.concurrency = max(1, concurrency)
         self.lease = lease
         self.idlePoll = idlePoll
-        self.maxAttempts = max(1, maxAttempts)
-        self.backoffBase = backoffBase
-        self.backoffMax = backoffMax
-    }
-
-    /// The delay before attempt `attempts + 1`: exponential with full jitter, never below a tenth of the base.
-    func retryDelay(afterAttempts attempts: Int) -> Duration {
-        let exponent = min(max(attempts - 1, 0), 30)
-        let ceiling = min(backoffBase * (1 << exponent), backoffMax)
-        let floor = backoffBase / 10
-        let jittered = ceiling * Double.random(in: 0...1)
-        return max(jittered, floor)
+        self.retry = retry
     }
 }
 
@@ -139,16 +122,16 @@ public struct SessionWorker: Service {
     private func handle(_ error: GigyaCallError, event: LoginEvent, workerID: String, logger: Logger) async {
         let code = error.gigyaCode
         let message = error.summary
-        switch error.disposition {
-        case .retryable, .clockSkew, .wrongDataCenter:
-            if event.attempts >= settings.maxAttempts {
+        if error.isTransient {
+            if event.attempts >= settings.retry.maxAttempts {
                 logger.error("giving up after \(event.attempts) attempts", metadata: ["gigya_code": "\(code.map(String.init) ?? "-")"])
                 await finish(event, workerID: workerID, logger: logger) {
                     try await inbox.fail(id: event.id, worker: workerID, code: code, message: "gave up after \(event.attempts) attempts: \(message)")
                 }
                 metrics.eventFinished(outcome: "failed")
             } else {
-                let delay = settings.retryDelay(afterAttempts: event.attempts)
+                var random = SystemRandomNumberGenerator()
+                let delay = settings.retry.delay(afterFailedAttempts: event.attempts, using: &random)
                 logger.notice("retryable Gigya failure; retrying later",
                               metadata: ["gigya_code": "\(code.map(String.init) ?? "-")", "delay": "\(delay)"])
                 await finish(event, workerID: workerID, logger: logger) {
@@ -156,7 +139,7 @@ public struct SessionWorker: Service {
                 }
                 metrics.eventFinished(outcome: "retry")
             }
-        default:
+        } else {
             logger.error("permanent Gigya failure", metadata: ["gigya_code": "\(code.map(String.init) ?? "-")"])
             await finish(event, workerID: workerID, logger: logger) {
                 try await inbox.fail(id: event.id, worker: workerID, code: code, message: message)
@@ -178,6 +161,15 @@ public struct SessionWorker: Service {
 }
 
 extension GigyaCallError {
+    /// Whether trying again later may succeed: retryable codes and transport failures, and the clock-skew and
+    /// data-centre answers that the client corrects once and that outlast that one correction only transiently.
+    var isTransient: Bool {
+        switch disposition {
+        case .retryable, .clockSkew, .wrongDataCenter: true
+        case .success, .noSession, .permanent: false
+        }
+    }
+
     /// A label for metrics: the Gigya code, or the kind of local failure.
     var metricCode: String {
         switch self {

@@ -34,8 +34,8 @@ struct VaultHarness {
     static func with<T: Sendable>(
         dataKeys: String = VaultHarness.dataKeys,
         workerSettings: WorkerSettings = WorkerSettings(
-            concurrency: 1, lease: .seconds(30), idlePoll: .milliseconds(20), maxAttempts: 10,
-            backoffBase: .milliseconds(10), backoffMax: .milliseconds(40)
+            concurrency: 1, lease: .seconds(30), idlePoll: .milliseconds(20),
+            retry: RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(10), maxDelay: .milliseconds(40))
         ),
         _ body: (VaultHarness) async throws -> T
     ) async throws -> T {
