@@ -1,11 +1,8 @@
 public import Hummingbird
 public import Logging
 public import Prometheus
-public import ServiceLifecycle
 public import VaultCore
 public import VaultStore
-import Foundation
-import Synchronization
 
 /// Everything the HTTP edge needs, already built: the one seam both `serve` and the tests construct.
 public struct VaultComponents: Sendable {
@@ -126,71 +123,5 @@ public func checkStartup(_ components: VaultComponents, migrate: Bool, deadline:
         }
         defer { group.cancelAll() }
         try await group.next()
-    }
-}
-
-/// Holds services back until startup checks have passed; a waiter cancelled first (the server never started) is
-/// released with `false`.
-public final class StartupGate: Sendable {
-    private struct Waiters {
-        var isOpen = false
-        var waiting: [UUID: CheckedContinuation<Bool, Never>] = [:]
-        /// Waiters cancelled before they got to register their continuation.
-        var cancelled: Set<UUID> = []
-    }
-
-    private let waiters = Mutex(Waiters())
-
-    public init() {}
-
-    /// Lets every waiting service proceed, and every later one at once.
-    public func open() {
-        let released = waiters.withLock { state -> [CheckedContinuation<Bool, Never>] in
-            state.isOpen = true
-            defer { state.waiting = [:] }
-            return Array(state.waiting.values)
-        }
-        released.forEach { $0.resume(returning: true) }
-    }
-
-    /// Returns true once the gate opens, or false when the waiting task is cancelled first.
-    func wait() async -> Bool {
-        let id = UUID()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let answer = waiters.withLock { state -> Bool? in
-                    if state.isOpen { return true }
-                    if state.cancelled.remove(id) != nil { return false }
-                    state.waiting[id] = continuation
-                    return nil
-                }
-                if let answer { continuation.resume(returning: answer) }
-            }
-        } onCancel: {
-            let continuation = waiters.withLock { state -> CheckedContinuation<Bool, Never>? in
-                guard let waiting = state.waiting.removeValue(forKey: id) else {
-                    if !state.isOpen { state.cancelled.insert(id) }
-                    return nil
-                }
-                return waiting
-            }
-            continuation?.resume(returning: false)
-        }
-    }
-}
-
-/// Runs a service only after its gate opens, so workers never touch a schema that is not yet checked.
-public struct GatedService: Service {
-    let gate: StartupGate
-    let service: any Service
-
-    public init(gate: StartupGate, service: any Service) {
-        self.gate = gate
-        self.service = service
-    }
-
-    public func run() async throws {
-        guard try await cancelWhenGracefulShutdown({ await gate.wait() }) else { return }
-        try await service.run()
     }
 }

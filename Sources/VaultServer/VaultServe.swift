@@ -6,7 +6,6 @@ import Hummingbird
 public import Logging
 import Metrics
 import NIOCore
-import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -22,52 +21,43 @@ public enum VaultServe {
         onListening: @escaping @Sendable (_ url: String, _ store: PostgresVaultStore) async -> Void = { _, _ in }
     ) async throws {
         try settings.checkProductionComplete()
-        let database = try DatabaseURL.configuration(from: settings.databaseURL ?? "")
-        let client = PostgresClient(configuration: database, backgroundLogger: logger)
-        let ring = try DataKeyRing.parse(settings.dataKeys ?? "")
-        let store = PostgresVaultStore(client: client, keyRing: ring, logger: logger)
-        let migrator = Migrator(
-            client: client,
-            migrations: try Migrator.load(directory: Migrator.locateDirectory(explicit: settings.sqlDirectory)),
-            logger: logger
-        )
+        let database = try VaultDatabase(url: settings.databaseURL ?? "", dataKeys: settings.dataKeys ?? "", sqlDirectory: settings.sqlDirectory, logger: logger)
         let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-        let sites: SiteDirectory
         do {
-            sites = try SiteDirectory(settings.sites.map { try makeSite($0, window: settings.signatureWindowSeconds, httpClient: httpClient, logger: logger) })
+            let sites = try SiteDirectory(settings.sites.map { try makeSite($0, window: settings.signatureWindowSeconds, httpClient: httpClient, logger: logger) })
+            let components = VaultComponents(
+                store: database.store, migrator: database.migrator, sites: sites, corsOrigins: settings.corsOrigins,
+                intakeMaxBatch: settings.intakeMaxBatch
+            )
+            // The process-wide metrics system feeds the same registry, so library metrics (the Gigya client's) show too.
+            ProcessMetrics.bootstrapOnce(PrometheusMetricsFactory(registry: components.registry))
+            try await database.withRunningPool {
+                // Checked before anything is served or claimed: no worker ever touches an unchecked schema.
+                try await checkStartup(components, migrate: settings.migrateOnStart, deadline: .seconds(30), database: database.target, logger: logger)
+                // Graceful shutdown stops services in reverse order: the server, then the janitor and the worker (which
+                // finishes its event), then the HTTP client the worker used; the pool stops after all of them.
+                var services: [any Service] = [HTTPClientService(client: httpClient)]
+                if settings.workers > 0 {
+                    services.append(components.makeWorker(settings: WorkerSettings(concurrency: settings.workers), logger: logger))
+                }
+                services.append(ReplayKeyJanitor(inbox: database.store, logger: logger))
+                let app = Application(
+                    router: buildRouter(components),
+                    configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "session-vault"),
+                    services: services,
+                    onServerRunning: { channel in
+                        let url = "http://\(settings.host):\(channel.localAddress?.port ?? settings.port)"
+                        logger.notice("session-vault listening", metadata: ["url": "\(url)", "sites": "\(sites.apiKeys)"])
+                        await onListening(url, database.store)
+                    },
+                    logger: logger
+                )
+                try await app.runService()
+            }
         } catch {
-            try await httpClient.shutdown()
+            try? await httpClient.shutdown()
             throw error
         }
-        let components = VaultComponents(
-            store: store, migrator: migrator, sites: sites, corsOrigins: settings.corsOrigins, intakeMaxBatch: settings.intakeMaxBatch
-        )
-        // The process-wide metrics system feeds the same registry, so library metrics (the Gigya client's) show too.
-        ProcessMetrics.bootstrapOnce(PrometheusMetricsFactory(registry: components.registry))
-
-        let gate = StartupGate()
-        let worker = components.makeWorker(settings: WorkerSettings(concurrency: settings.workers), logger: logger)
-        var services: [any Service] = [client, HTTPClientService(client: httpClient)]
-        if settings.workers > 0 { services.append(GatedService(gate: gate, service: worker)) }
-        services.append(GatedService(gate: gate, service: ReplayKeyJanitor(inbox: store, logger: logger)))
-
-        var app = Application(
-            router: buildRouter(components),
-            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "session-vault"),
-            services: services,
-            onServerRunning: { channel in
-                let url = "http://\(settings.host):\(channel.localAddress?.port ?? settings.port)"
-                logger.notice("session-vault listening", metadata: ["url": "\(url)", "sites": "\(sites.apiKeys)"])
-                await onListening(url, store)
-            },
-            logger: logger
-        )
-        app.beforeServerStarts {
-            let target = database.host.map { "\($0):\(database.port ?? 5432)" } ?? "the configured address"
-            try await checkStartup(components, migrate: settings.migrateOnStart, deadline: .seconds(30), database: target, logger: logger)
-            gate.open()
-        }
-        try await app.runService()
     }
 
     /// Builds one site: the verifier for its login results (partner secret) and its signed REST client.

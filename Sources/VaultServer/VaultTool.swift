@@ -38,25 +38,17 @@ public enum VaultTool {
                 settings.dataKeys = keys.trimmingCharacters(in: .whitespacesAndNewlines)
             }
         }
-        guard let ringSpec = settings.dataKeys else { throw SettingsError.incomplete(missing: ["DATA_KEYS"]) }
-        let ring = try DataKeyRing.parse(ringSpec)
+        guard let dataKeys = settings.dataKeys else { throw SettingsError.incomplete(missing: ["DATA_KEYS"]) }
         // A one-shot command leases its first connection while the pool is still starting; that is expected here, so
         // the pool's own chatter is kept to errors.
         var poolLogger = logger
         poolLogger.logLevel = .error
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: settings.databaseURL ?? ""), backgroundLogger: poolLogger)
-        let migrator = Migrator(
-            client: client,
-            migrations: try Migrator.load(directory: Migrator.locateDirectory(explicit: settings.sqlDirectory)),
-            logger: logger
+        let database = try VaultDatabase(
+            url: settings.databaseURL ?? "", dataKeys: dataKeys, sqlDirectory: settings.sqlDirectory, logger: logger, poolLogger: poolLogger
         )
-        let context = Context(store: PostgresVaultStore(client: client, keyRing: ring, logger: logger), migrator: migrator, databaseDescription: description)
+        let context = Context(store: database.store, migrator: database.migrator, databaseDescription: description)
         // A zero-config database started here keeps running: a `serve` may be using it, and the next `serve` stops it.
-        let result = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(context)
-        }
+        let result = try await database.withRunningPool { try await body(context) }
         return result
     }
 }
