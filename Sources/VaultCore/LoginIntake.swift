@@ -34,10 +34,8 @@ public enum IntakeError: Error, Sendable, Equatable {
     case missingField(String)
     /// A field is present but unusable (too long, wrong characters).
     case invalidField(String, reason: String)
-    /// The request's `apiKey` names no configured site.
-    case unknownSite
-    /// Several sites are configured and the request named none.
-    case siteRequired
+    /// The request's `apiKey` names no configured site, or names none while several are configured.
+    case site(SiteResolutionError)
     /// The signature check failed; the failure says why.
     case signature(SignatureFailure)
 }
@@ -78,10 +76,8 @@ public struct LoginIntake: Sendable {
         let site: GigyaSite
         do {
             site = try sites.resolve(apiKey: result.apiKey)
-        } catch .unknownSite {
-            throw IntakeError.unknownSite
-        } catch .siteRequired {
-            throw IntakeError.siteRequired
+        } catch {
+            throw IntakeError.site(error)
         }
         do {
             try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)

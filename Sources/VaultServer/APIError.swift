@@ -66,10 +66,8 @@ extension APIError {
             self = .badRequest("missing_field", "the field '\(field)' is required", field: field)
         case .invalidField(let field, let reason):
             self = .badRequest("invalid_field", "the field '\(field)' is invalid: \(reason)", field: field)
-        case .unknownSite:
-            self = .badRequest("unknown_site", "the apiKey names no configured site", field: "apiKey")
-        case .siteRequired:
-            self = .badRequest("site_required", "several sites are configured: the apiKey field is required", field: "apiKey")
+        case .site(let error):
+            self = APIError(error, field: "apiKey")
         case .signature(let failure):
             switch failure {
             case .malformed(let field, let reason):
@@ -91,10 +89,8 @@ extension APIError {
         switch error {
         case .notFound:
             self = .notFound
-        case .site(.unknownSite):
-            self = .badRequest("unknown_site", "the site parameter names no configured site", field: "site")
-        case .site(.siteRequired):
-            self = .badRequest("site_required", "several sites are configured: the site query parameter is required", field: "site")
+        case .site(let error):
+            self = APIError(error, field: "site")
         case .gigya(let code, let message, let retryable, let noSession):
             if noSession {
                 self = APIError(.notFound, code: "no_provider_session", message: "Gigya has no session for that user and provider (\(message))")
@@ -105,6 +101,17 @@ extension APIError {
                     message: "Gigya refused the call\(code.map { " (\($0))" } ?? ""): \(message)"
                 )
             }
+        }
+    }
+
+    /// A request that named no configured site (`field` is `apiKey` in callbacks, `site` on the read API), or none
+    /// while several are configured.
+    init(_ error: SiteResolutionError, field: String) {
+        switch error {
+        case .unknownSite:
+            self = .badRequest("unknown_site", "the \(field) names no configured site", field: field)
+        case .siteRequired:
+            self = .badRequest("site_required", "several sites are configured: \(field) is required", field: field)
         }
     }
 

@@ -36,10 +36,17 @@ struct MultiSiteTests {
                 try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: withoutSite.jsonBody) {
                     #expect($0.status == .badRequest)
                     #expect(errorCode($0.body) == "site_required")
+                    #expect(errorField($0.body) == "apiKey")
                 }
                 try await client.execute(uri: "/v1/users/\(login.uid)/sessions", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
                     #expect($0.status == .badRequest)
                     #expect(errorCode($0.body) == "site_required")
+                    #expect(errorField($0.body) == "site")
+                }
+                try await client.execute(uri: "/v1/users/\(login.uid)/sessions?site=3_UNKNOWN", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
+                    #expect($0.status == .badRequest)
+                    #expect(errorCode($0.body) == "unknown_site")
+                    #expect(errorField($0.body) == "site")
                 }
                 try await client.execute(
                     uri: "/v1/users/\(login.uid)/sessions?site=\(harness.site.apiKey)", method: .get, headers: [.authorization: "Bearer \(reader)"]

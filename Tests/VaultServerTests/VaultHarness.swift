@@ -203,6 +203,15 @@ func jsonBool(_ buffer: ByteBuffer, _ key: String) -> Bool? {
 
 /// The `error.code` of an error response body.
 func errorCode(_ buffer: ByteBuffer) -> String? {
+    errorDetail(buffer, "code")
+}
+
+/// The `error.field` of an error response body.
+func errorField(_ buffer: ByteBuffer) -> String? {
+    errorDetail(buffer, "field")
+}
+
+private func errorDetail(_ buffer: ByteBuffer, _ key: String) -> String? {
     let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
-    return (object?["error"] as? [String: Any])?["code"] as? String
+    return (object?["error"] as? [String: Any])?[key] as? String
 }
