@@ -9,6 +9,9 @@ public enum SignatureFailure: Error, Sendable, Equatable, CustomStringConvertibl
     /// The signature does not match the signed text.
     case signatureMismatch
 
+    /// Every `code` a failure can have, for callers that label or pre-register by reason.
+    public static let codes = ["malformed_input", "invalid_secret", "timestamp_out_of_window", "signature_mismatch"]
+
     /// A stable machine-readable code.
     public var code: String {
         switch self {

@@ -2,28 +2,42 @@ public import CoreMetrics
 import GigyaKit
 
 /// The domain's metrics, made from an injected factory so each server (and each test) has its own registry.
+/// Series with fixed labels are made once; only those labelled by data (provider, Gigya code) are looked up per call.
 public struct VaultMetrics: Sendable {
     private let factory: any MetricsFactory
+    private let accepted: Counter
+    private let duplicate: Counter
+    private let rejected: Counter
+    private let signatureFailures: [String: Counter]
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
+        func callbacks(_ outcome: String) -> Counter {
+            Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", outcome)], factory: factory)
+        }
+        accepted = callbacks("accepted")
+        duplicate = callbacks("duplicate")
+        rejected = callbacks("rejected")
+        signatureFailures = Dictionary(uniqueKeysWithValues: SignatureFailure.codes.map { reason in
+            (reason, Counter(label: "vault_signature_failures_total", dimensions: [("reason", reason)], factory: factory))
+        })
     }
 
     /// Metrics that go nowhere, for tools that run the domain without a server.
     public static var discarding: VaultMetrics { VaultMetrics(factory: NOOPMetricsHandler.instance) }
 
     func callbackAccepted() {
-        Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", "accepted")], factory: factory).increment()
+        accepted.increment()
     }
 
     func callbackDuplicate() {
-        Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", "duplicate")], factory: factory).increment()
+        duplicate.increment()
     }
 
     func callbackRejected(_ error: IntakeError) {
-        Counter(label: "vault_login_callbacks_total", dimensions: [("outcome", "rejected")], factory: factory).increment()
+        rejected.increment()
         if case .signature(let failure) = error {
-            Counter(label: "vault_signature_failures_total", dimensions: [("reason", failure.code)], factory: factory).increment()
+            signatureFailures[failure.code]?.increment()
         }
     }
 

@@ -28,6 +28,11 @@ import Testing
         }
     }
 
+    @Test func codesListsEveryFailureCode() {
+        let failures: [SignatureFailure] = [.malformed(field: "uid", reason: "empty"), .invalidSecret, .timestampOutsideWindow(skewSeconds: 1), .signatureMismatch]
+        #expect(failures.map(\.code) == SignatureFailure.codes)
+    }
+
     @Test func theWindowIsConfigurable() throws {
         try verifier(offset: 3600, window: 3600).verifyUser(uid: Self.uid, timestamp: "1700000000", signature: Self.signature)
         #expect(throws: SignatureFailure.timestampOutsideWindow(skewSeconds: 11)) {
