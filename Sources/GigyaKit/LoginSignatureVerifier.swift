@@ -82,37 +82,10 @@ public struct LoginSignatureVerifier: Sendable {
         }
     }
 
-    /// Verifies a `UIDSignature` with a secret given as base64; a bad secret is `.invalidSecret`.
-    public static func verifyUser(
-        uid: String,
-        timestamp: String,
-        signature: String,
-        secretBase64: String,
-        windowSeconds: Int64 = 300,
-        clock: any WallClock = SystemWallClock()
-    ) throws(SignatureFailure) {
-        try verifier(secretBase64: secretBase64, windowSeconds: windowSeconds, clock: clock)
-            .verifyUser(uid: uid, timestamp: timestamp, signature: signature)
-    }
-
-    /// Verifies a friend signature with a secret given as base64; a bad secret is `.invalidSecret`.
-    public static func verifyFriend(
-        uid: String,
-        friendUID: String,
-        timestamp: String,
-        signature: String,
-        secretBase64: String,
-        windowSeconds: Int64 = 300,
-        clock: any WallClock = SystemWallClock()
-    ) throws(SignatureFailure) {
-        try verifier(secretBase64: secretBase64, windowSeconds: windowSeconds, clock: clock)
-            .verifyFriend(uid: uid, friendUID: friendUID, timestamp: timestamp, signature: signature)
-    }
-
-    /// Builds a verifier from a base64 secret, mapping a bad secret to `.invalidSecret`.
-    private static func verifier(secretBase64: String, windowSeconds: Int64, clock: any WallClock) throws(SignatureFailure) -> Self {
+    /// Creates a verifier from a secret given as base64 (as tools receive it); a bad secret is `.invalidSecret`.
+    public init(secretBase64: String, windowSeconds: Int64 = 300, clock: any WallClock = SystemWallClock()) throws(SignatureFailure) {
         do {
-            return Self(secret: try GigyaSecret(base64: secretBase64), windowSeconds: windowSeconds, clock: clock)
+            self.init(secret: try GigyaSecret(base64: secretBase64), windowSeconds: windowSeconds, clock: clock)
         } catch {
             throw .invalidSecret
         }

@@ -129,10 +129,10 @@ struct SignatureCheckOptions: ParsableArguments {
         now.map { ManualWallClock($0) } ?? SystemWallClock()
     }
 
-    /// Runs a check: prints `valid`, or the reason and exits 1.
-    func report(_ check: () throws(SignatureFailure) -> Void) throws {
+    /// Runs a check with a verifier built from these options: prints `valid`, or the reason and exits 1.
+    func report(_ check: (LoginSignatureVerifier) throws(SignatureFailure) -> Void) throws {
         do throws(SignatureFailure) {
-            try check()
+            try check(LoginSignatureVerifier(secretBase64: secret, windowSeconds: windowSeconds, clock: clock))
             print("valid")
         } catch {
             print("invalid: \(error.code): \(error.description)")
@@ -154,15 +154,8 @@ struct GigyaVerifyLogin: ParsableCommand {
     @OptionGroup var check: SignatureCheckOptions
 
     func run() throws {
-        try check.report { () throws(SignatureFailure) in
-            try LoginSignatureVerifier.verifyUser(
-                uid: uid,
-                timestamp: check.timestamp,
-                signature: check.signature,
-                secretBase64: check.secret,
-                windowSeconds: check.windowSeconds,
-                clock: check.clock
-            )
+        try check.report { verifier throws(SignatureFailure) in
+            try verifier.verifyUser(uid: uid, timestamp: check.timestamp, signature: check.signature)
         }
     }
 }
@@ -183,16 +176,8 @@ struct GigyaVerifyFriend: ParsableCommand {
     @OptionGroup var check: SignatureCheckOptions
 
     func run() throws {
-        try check.report { () throws(SignatureFailure) in
-            try LoginSignatureVerifier.verifyFriend(
-                uid: uid,
-                friendUID: friendUID,
-                timestamp: check.timestamp,
-                signature: check.signature,
-                secretBase64: check.secret,
-                windowSeconds: check.windowSeconds,
-                clock: check.clock
-            )
+        try check.report { verifier throws(SignatureFailure) in
+            try verifier.verifyFriend(uid: uid, friendUID: friendUID, timestamp: check.timestamp, signature: check.signature)
         }
     }
 }

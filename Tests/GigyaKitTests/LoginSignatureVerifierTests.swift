@@ -112,14 +112,10 @@ import Testing
 
     @Test func aBadSecretIsInvalidSecret() {
         #expect(throws: SignatureFailure.invalidSecret) {
-            try LoginSignatureVerifier.verifyUser(
-                uid: Self.uid, timestamp: "1700000000", signature: Self.signature, secretBase64: "not base64!",
-                clock: ManualWallClock(1_700_000_000))
+            try LoginSignatureVerifier(secretBase64: "not base64!", clock: ManualWallClock(1_700_000_000))
         }
         #expect(throws: SignatureFailure.invalidSecret) {
-            try LoginSignatureVerifier.verifyFriend(
-                uid: Self.uid, friendUID: "f", timestamp: "1700000000", signature: Self.signature, secretBase64: "",
-                clock: ManualWallClock(1_700_000_000))
+            try LoginSignatureVerifier(secretBase64: "")
         }
     }
 
