@@ -202,6 +202,7 @@ let package = Package(
             dependencies: [
                 "VaultTesting",
                 "VaultDevelopment",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "GigyaKit",
                 "GigyaClient",

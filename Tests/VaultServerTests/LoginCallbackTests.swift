@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Prometheus
 import Testing
 import VaultCore
 import VaultServer
@@ -207,7 +208,18 @@ struct LoginCallbackTests {
             #expect(Set(receipts.map(\.eventID)).count == 40)
             #expect(receipts.allSatisfy { !$0.duplicate })
             #expect(try await harness.count("login_events") == 40)
+            // The batch-size histogram counts transactions and sums callbacks: fewer transactions than callbacks means
+            // callbacks shared commits.
+            let exposition = harness.components.registry.emitToString()
+            let transactions = try #require(Self.sample("vault_intake_batch_size_count", in: exposition))
+            #expect(Self.sample("vault_intake_batch_size_sum", in: exposition) == 40)
+            #expect(transactions < 40)
         }
+    }
+
+    /// The value of an unlabelled sample in a Prometheus text exposition.
+    static func sample(_ name: String, in exposition: String) -> Double? {
+        exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
     }
 
     @Test("Prefer: wait returns the outcome once the worker has stored the session")
