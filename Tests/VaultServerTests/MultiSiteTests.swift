@@ -9,6 +9,7 @@ import Testing
 import VaultCore
 import VaultServer
 import VaultStore
+import VaultTesting
 
 @Suite("Several sites and malformed requests")
 struct MultiSiteTests {
@@ -82,6 +83,28 @@ struct MultiSiteTests {
                 }
             }
             #expect(try await harness.count("login_events") == 0)
+        }
+    }
+
+    @Test("a database failure answers 503 store_unavailable, never a 500 or an acknowledgement")
+    func databaseFailureIs503() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login()
+            // A reachable database without the schema: every query fails at once, as during an outage or a bad deploy.
+            try await withTestDatabase(migrated: false) { empty in
+                let store = PostgresVaultStore(client: empty.client, keyRing: try DataKeyRing.parse(VaultHarness.dataKeys), logger: harness.logger)
+                let components = VaultComponents(store: store, migrator: harness.components.migrator, sites: harness.components.sites)
+                try await Application(router: buildRouter(components), logger: harness.logger).test(.router) { client in
+                    try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody) {
+                        #expect($0.status == .serviceUnavailable)
+                        #expect(errorCode($0.body) == "store_unavailable")
+                    }
+                    try await client.execute(uri: "/v1/users/\(login.uid)/sessions", method: .get, headers: [.authorization: "Bearer svk_abc_def"]) {
+                        #expect($0.status == .serviceUnavailable)
+                        #expect(errorCode($0.body) == "store_unavailable")
+                    }
+                }
+            }
         }
     }
 }

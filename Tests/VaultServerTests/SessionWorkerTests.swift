@@ -62,7 +62,7 @@ struct SessionWorkerTests {
             try await harness.drain()
             let event = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(event.status == .failed)
-            #expect(event.lastErrorCode != nil)
+            #expect(event.lastErrorCode == 403012)
         }
     }
 
