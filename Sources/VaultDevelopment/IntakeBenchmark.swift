@@ -14,8 +14,6 @@ public enum IntakeBenchmark {
     /// One configuration's figures.
     public struct Report: Sendable {
         public let maxBatch: Int
-        public let requests: Int
-        public let concurrency: Int
         public let seconds: Double
         public let acceptedPerSecond: Double
         public let p50Milliseconds: Double
@@ -122,8 +120,6 @@ public enum IntakeBenchmark {
         _ = await server.result
         return Report(
             maxBatch: maxBatch,
-            requests: requests,
-            concurrency: concurrency,
             seconds: seconds,
             acceptedPerSecond: Double(requests - results.1) / seconds,
             p50Milliseconds: percentile(0.5),
