@@ -73,6 +73,10 @@ extension PostgresVaultStore {
             for try await (key, id) in existing.decode((ByteBuffer, UUID).self) {
                 resolved[Array(buffer: key)] = .duplicate(eventID: id)
             }
+            // A taken key purged between the two statements leaves its event unresolved. Throwing here, inside the
+            // transaction, rolls back the whole batch: no caller is told of an outcome while others' events stay
+            // committed without an answer (their retry would then find them as duplicates of themselves).
+            guard taken.allSatisfy({ resolved[Array(buffer: $0)] != nil }) else { throw VaultStoreError.replayKeyVanished }
             return resolved
         }
         return try events.enumerated().map { index, event in
