@@ -18,7 +18,7 @@ extension PostgresVaultStore {
                 let rows = try await connection.query(
                     """
                     SELECT site, uid, provider, key_id, auth_token, token_secret, session_handle
-                    FROM provider_sessions WHERE key_id <> \(primary)
+                    FROM provider_sessions WHERE key_id <> \(primary) AND key_id = ANY(\(keyRing.ids)::text[])
                     ORDER BY site, uid, provider
                     LIMIT \(batchSize)
                     FOR UPDATE SKIP LOCKED

@@ -59,6 +59,11 @@ struct DataKeysCommand: AsyncParsableCommand {
                 let report = try await context.store.rotateDataKeys(batchSize: batchSize)
                 print("re-encrypted \(report.rowsReencrypted) row(s)")
                 for (id, count) in report.rowsPerKey.sorted(by: { $0.key < $1.key }) { print("\(id)\t\(count)") }
+                let unknown = try await context.store.unknownKeyIDs()
+                if !unknown.isEmpty {
+                    print("not re-encrypted, sealed under keys missing from the ring: \(unknown.joined(separator: ", "))")
+                    throw ExitCode(1)
+                }
             }
         }
     }

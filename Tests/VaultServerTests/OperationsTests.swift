@@ -44,6 +44,28 @@ struct OperationsTests {
         }
     }
 
+    @Test("a row under a key missing from the ring does not stop rotation of the others; it stays reported")
+    func rotationSkipsRowsUnderUnknownKeys() async throws {
+        func ring(_ spec: [(String, UInt8)]) throws -> DataKeyRing {
+            try DataKeyRing.parse(spec.map { "\($0.0):" + Data(repeating: $0.1, count: 32).base64EncodedString() }.joined(separator: ","))
+        }
+        try await VaultHarness.with { harness in
+            let client = harness.database.client
+            // "a-lost" sorts first, so a rotation that stopped on it would never reach the other row.
+            let lost = PostgresVaultStore(client: client, keyRing: try ring([("lost", 1)]), logger: harness.logger)
+            try await lost.upsert(SessionRecord(site: "s", uid: "a-lost", provider: "facebook", tokenSecret: "one"), eventID: nil)
+            let old = PostgresVaultStore(client: client, keyRing: try ring([("old", 2)]), logger: harness.logger)
+            try await old.upsert(SessionRecord(site: "s", uid: "b-old", provider: "facebook", tokenSecret: "two"), eventID: nil)
+
+            let current = PostgresVaultStore(client: client, keyRing: try ring([("new", 3), ("old", 2)]), logger: harness.logger)
+            let report = try await current.rotateDataKeys(batchSize: 1)
+            #expect(report.rowsReencrypted == 1)
+            #expect(report.rowsPerKey == ["new": 1, "lost": 1])
+            #expect(try await current.session(site: "s", uid: "b-old", provider: "facebook")?.tokenSecret == "two")
+            #expect(try await current.unknownKeyIDs() == ["lost"])
+        }
+    }
+
     @Test("health, readiness and Prometheus metrics answer")
     func healthAndMetrics() async throws {
         try await VaultHarness.with { harness in
