@@ -153,7 +153,7 @@ public final class GigyaRESTClient: GigyaAPI {
         var attempt = 0
         defer {
             Timer(label: "gigya_call_duration_seconds", dimensions: [("method", fullMethod)])
-                .recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+                .recordNanoseconds(TimeAmount(ContinuousClock.now - started).nanoseconds)
         }
         while true {
             attempt += 1
@@ -206,7 +206,7 @@ public final class GigyaRESTClient: GigyaAPI {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
         request.body = .bytes(ByteBuffer(string: signed.formBody))
-        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Self.nanoseconds(site.timeout))
+        let deadline = NIODeadline.now() + TimeAmount(site.timeout)
         let status: HTTPResponseStatus
         let headers: HTTPHeaders
         let bytes: ByteBuffer
@@ -278,11 +278,6 @@ public final class GigyaRESTClient: GigyaAPI {
             }
         }
         return .transport(String(describing: error))
-    }
-
-    /// A `Duration` in whole nanoseconds.
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 }
 

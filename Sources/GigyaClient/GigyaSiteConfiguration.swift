@@ -1,4 +1,5 @@
 public import GigyaKit
+import NIOCore
 
 /// How often and how patiently to retry a transient failure: exponential backoff with full jitter.
 public struct RetryPolicy: Sendable, Equatable {
@@ -29,7 +30,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// A full-jitter delay: uniform in `0...ceiling` (AWS's "full jitter", which spreads retrying clients best).
     public func delay<G: RandomNumberGenerator>(afterFailedAttempts failedAttempts: Int, using generator: inout G) -> Duration {
         let ceiling = ceiling(afterFailedAttempts: failedAttempts)
-        let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
+        let nanoseconds = TimeAmount(ceiling).nanoseconds
         guard nanoseconds > 0 else {
             return .zero
         }

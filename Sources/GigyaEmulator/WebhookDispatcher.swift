@@ -115,7 +115,7 @@ final class WebhookDispatcher: Service, Sendable {
             request.body = .bytes(ByteBuffer(bytes: notification.body))
             var status: Int?
             do {
-                let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds * 1_000_000_000)))
+                let response = try await client.execute(request, timeout: TimeAmount(timeout))
                 status = Int(response.status.code)
                 _ = try? await response.body.collect(upTo: 64 * 1024)
             } catch {

@@ -1,5 +1,6 @@
 public import CoreMetrics
 import GigyaKit
+import NIOCore
 
 /// The domain's metrics, made from an injected factory so each server (and each test) has its own registry.
 /// Series with fixed labels are made once; only those labelled by data (provider, Gigya code) are looked up per call.
@@ -47,7 +48,7 @@ public struct VaultMetrics: Sendable {
 
     func gigyaCall(method: String, duration: Duration, errorCode: String?) {
         Timer(label: "vault_gigya_call_duration_seconds", dimensions: [("method", method)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+            .recordNanoseconds(TimeAmount(duration).nanoseconds)
         if let errorCode {
             Counter(label: "vault_gigya_errors_total", dimensions: [("method", method), ("code", errorCode)], factory: factory).increment()
         }
@@ -67,14 +68,5 @@ public struct VaultMetrics: Sendable {
         Gauge(label: "vault_inbox_events", dimensions: [("status", "processing")], factory: factory).record(processing)
         Gauge(label: "vault_inbox_events", dimensions: [("status", "failed")], factory: factory).record(failed)
         Gauge(label: "vault_inbox_oldest_pending_age_seconds", dimensions: [], factory: factory).record(oldestPendingAgeSeconds ?? 0)
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, saturating at `Int64.max`.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : scaled + attoseconds / 1_000_000_000
     }
 }

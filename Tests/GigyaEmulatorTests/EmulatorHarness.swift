@@ -42,6 +42,8 @@ func withEmulator<T>(
         webhookURL: webhookURL,
         clock: clock,
         webhookRetryDelays: webhookRetryDelays,
+        // Sub-second on purpose: the delivery tests then also prove fractions of a second survive into the HTTP timeout.
+        webhookTimeout: .milliseconds(900),
         trustForwardedProto: trustForwardedProto,
         logger: Logger(label: "emulator-test") { _ in SwiftLogNoOpLogHandler() }
     )
