@@ -85,7 +85,7 @@ public struct EmbeddedPostgres: Sendable {
     /// Initialises the directory if needed, starts the server (or reuses the one running there), waits until it accepts connections.
     public func start() async throws -> EmbeddedPostgresInstance {
         let binaries = try locateBinaries()
-        let runAs = try runAsUser()
+        let runAs = try Self.runAsUser()
         if let running = runningServerPort() {
             logger.info("reusing the PostgreSQL already running on this data directory", metadata: ["port": "\(running)"])
             let instance = EmbeddedPostgresInstance(port: running, dataDirectory: dataDirectory)
@@ -126,17 +126,20 @@ public struct EmbeddedPostgres: Sendable {
     public func stop() async throws {
         guard runningServerPort() != nil else { return }
         let binaries = try locateBinaries()
-        _ = try await CommandRunner.run(binaries.pgCtl, ["-D", dataDirectory, "-m", "fast", "-w", "stop"], as: try runAsUser())
+        _ = try await CommandRunner.run(binaries.pgCtl, ["-D", dataDirectory, "-m", "fast", "-w", "stop"], as: try Self.runAsUser())
     }
 
     /// Stops the server on `dataDirectory` at once (`pg_ctl stop -m immediate`), synchronously: for `atexit` hooks,
     /// where nothing asynchronous can run any more. Best effort; returns whether pg_ctl reported success.
     @discardableResult
     public static func stopImmediately(dataDirectory: String, searchPath: [String]? = nil) -> Bool {
-        guard let pgCtl = locatePgCtl(searchPath: searchPath) else { return false }
-        var user: CommandRunner.User?
-        if geteuid() == 0, let entry = getpwnam("postgres") {
-            user = CommandRunner.User(name: "postgres", uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+        let pgCtl: String
+        let user: CommandRunner.User?
+        do {
+            pgCtl = try locateBinaries(searchPath: searchPath).pgCtl
+            user = try runAsUser()
+        } catch {
+            return false
         }
         let argv = CommandRunner.wrap(pgCtl, ["-D", dataDirectory, "-m", "immediate", "-w", "stop"], as: user)
         return CommandRunner.spawnAndWait(argv) == 0
@@ -153,7 +156,12 @@ public struct EmbeddedPostgres: Sendable {
 
     /// Finds `initdb` and `pg_ctl` in one directory: the injected search path, else PATH then the newest /usr/lib/postgresql/*/bin.
     func locateBinaries() throws(EmbeddedPostgresError) -> Binaries {
-        let directories = searchPath ?? Self.defaultSearchPath()
+        try Self.locateBinaries(searchPath: searchPath)
+    }
+
+    /// `locateBinaries()` for a given search path, for the synchronous clean-up hook.
+    static func locateBinaries(searchPath: [String]?) throws(EmbeddedPostgresError) -> Binaries {
+        let directories = searchPath ?? defaultSearchPath()
         for directory in directories {
             let initdb = directory + "/initdb"
             let pgCtl = directory + "/pg_ctl"
@@ -162,11 +170,6 @@ public struct EmbeddedPostgres: Sendable {
             }
         }
         throw .binariesNotFound(searched: directories)
-    }
-
-    /// The `pg_ctl` that `start()` would use, for synchronous clean-up hooks (nil when not installed).
-    public static func locatePgCtl(searchPath: [String]? = nil) -> String? {
-        (searchPath ?? defaultSearchPath()).map { $0 + "/pg_ctl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// PATH entries, then /usr/lib/postgresql/<version>/bin from the highest version down.
@@ -179,7 +182,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// The user to run PostgreSQL as: `postgres` when we are root (PostgreSQL refuses root), else nobody else.
-    func runAsUser() throws(EmbeddedPostgresError) -> CommandRunner.User? {
+    static func runAsUser() throws(EmbeddedPostgresError) -> CommandRunner.User? {
         guard geteuid() == 0 else { return nil }
         guard let entry = getpwnam("postgres") else { throw .noPostgresUser }
         return CommandRunner.User(name: "postgres", uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
