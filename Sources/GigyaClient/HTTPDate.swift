@@ -1,3 +1,5 @@
+import GigyaKit
+
 /// The HTTP `Date` header's IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), read to correct clock skew.
 enum HTTPDate {
     /// The month abbreviations in order.
@@ -17,14 +19,7 @@ enum HTTPDate {
         else {
             return nil
         }
-        let month = Int64(monthIndex + 1)
-        // Howard Hinnant's days_from_civil.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
+        let days = GigyaTime.daysSinceEpoch(year: year, month: Int64(monthIndex + 1), day: day)
         return days * 86_400 + hour * 3600 + minute * 60 + second
     }
 }
