@@ -10,7 +10,7 @@ import Synchronization
 /// The signed REST client: every call POSTed form-encoded and signed, with timeouts, backoff, clock and data-centre correction.
 public final class GigyaRESTClient: GigyaAPI {
     /// The `sdk` parameter sent with every call (protocol.md §1.2).
-    public static let sdkName = "session-vault_1.0"
+    public static let sdkName = RequestSigner.defaultSDK
 
     /// The site this client calls.
     public let site: GigyaSiteConfiguration

@@ -28,8 +28,11 @@ public struct RequestSigner: Sendable {
     /// The `sdk` parameter, unless the caller sets one.
     public let sdk: String
 
+    /// The `sdk` parameter session-vault's own requests carry (protocol.md §1.2).
+    public static let defaultSDK = "session-vault_1.0"
+
     /// Creates a signer.
-    public init(apiKey: String, secret: GigyaSecret, userKey: String? = nil, sdk: String = "session-vault_1.0") {
+    public init(apiKey: String, secret: GigyaSecret, userKey: String? = nil, sdk: String = RequestSigner.defaultSDK) {
         self.apiKey = apiKey
         self.secret = secret
         self.userKey = userKey

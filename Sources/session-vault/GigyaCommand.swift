@@ -61,7 +61,7 @@ struct GigyaSignRequest: ParsableCommand {
     var nonce: String?
 
     @Option(help: "The sdk parameter, to reproduce a request signed by another SDK.")
-    var sdk: String = "session-vault_1.0"
+    var sdk: String = RequestSigner.defaultSDK
 
     @Flag(help: "Print JSON: {\"url\", \"baseString\", \"sig\", \"params\"} with sorted keys.")
     var json = false
