@@ -69,7 +69,14 @@ final class WebhookDispatcher: Service, Sendable {
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = Array((try? encoder.encode(payload)) ?? Data())
+        let body: [UInt8]
+        do {
+            body = Array(try encoder.encode(payload))
+        } catch {
+            // Never sign and send an empty body as if it were a notification.
+            logger.error("could not encode the accountDeleted notification", metadata: ["error": "\(String(reflecting: error))"])
+            return
+        }
         deliveries.withLock {
             $0.append(.init(eventID: eventID, type: "accountDeleted", uid: uid, attempts: 0, lastStatus: nil, delivered: false, gaveUp: false))
         }
