@@ -68,7 +68,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // PostgreSQL: migrator, repositories, sealed tokens, work queue, embedded server for dev and tests.
+        // PostgreSQL: migrator, repositories, sealed tokens, work queue.
         .target(
             name: "VaultStore",
             dependencies: [
@@ -78,10 +78,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Development only: a private PostgreSQL server (initdb, pg_ctl) for zero-config mode and the tests.
+        .target(
+            name: "LocalPostgres",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Throwaway PostgreSQL databases for the test suites (not shipped in the executable).
         .target(
             name: "VaultTesting",
             dependencies: [
+                "LocalPostgres",
                 "VaultStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +113,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The HTTP edge: routes, auth, errors to HTTP, metrics, lifecycle.
+        // The HTTP edge: routes, auth, errors to HTTP, metrics, and the one assembly of the program (buildApplication).
         .target(
             name: "VaultServer",
             dependencies: [
@@ -130,8 +140,10 @@ let package = Package(
             dependencies: [
                 "GigyaKit",
                 "GigyaEmulator",
+                "LocalPostgres",
                 "VaultStore",
                 "VaultServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -192,6 +204,7 @@ let package = Package(
         .testTarget(
             name: "VaultStoreTests",
             dependencies: [
+                "LocalPostgres",
                 "VaultStore",
                 "VaultTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,9 +1,13 @@
 public import GigyaKit
 
-/// The Gigya REST calls session-vault makes; the domain depends on this protocol, never on HTTP.
-public protocol GigyaAPI: Sendable {
+/// The one Gigya capability the login pipeline needs: a user's provider session, tokens decrypted.
+public protocol GigyaSessionSource: Sendable {
     /// `socialize.getSessionInfo` for one provider, tokens decrypted (protocol.md §4).
     func getSessionInfo(uid: String, provider: String) async throws(GigyaCallError) -> ProviderSession
+}
+
+/// Every Gigya REST call session-vault makes; tools use it whole, the domain depends on the capability it needs.
+public protocol GigyaAPI: GigyaSessionSource {
     /// `socialize.setUID`: links the Gigya UID to the site's own user id (protocol.md §3).
     func setUID(uid: String, siteUID: String) async throws(GigyaCallError)
     /// `socialize.notifyRegistration`: the recommended way to link a new user's site id (protocol.md §3).

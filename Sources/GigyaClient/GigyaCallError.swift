@@ -22,6 +22,36 @@ public enum GigyaCallError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 
+    /// Whether trying again later may succeed: retryable codes and transport failures, and the clock-skew and
+    /// data-centre answers that the client corrects once and that outlast that one correction only transiently.
+    public var isTransient: Bool {
+        switch disposition {
+        case .retryable, .clockSkew, .wrongDataCenter: true
+        case .success, .noSession, .permanent: false
+        }
+    }
+
+    /// A label for metrics: the Gigya code, or the kind of local failure.
+    public var metricCode: String {
+        switch self {
+        case .gigya(let code, _, _, _): String(code)
+        case .transport: "transport"
+        case .timeout: "timeout"
+        case .invalidResponse: "invalid_response"
+        case .decryption: "decryption"
+        }
+    }
+
+    /// A message safe to store and show: Gigya's code and message, or the local failure; never a token.
+    public var summary: String {
+        switch self {
+        case .gigya(let code, let message, let details, _):
+            if let details, !details.isEmpty, details != message { "Gigya \(code): \(message) (\(details))" } else { "Gigya \(code): \(message)" }
+        default:
+            description
+        }
+    }
+
     /// The Gigya error code, when Gigya gave one.
     public var gigyaCode: Int? {
         if case .gigya(let code, _, _, _) = self { code } else { nil }

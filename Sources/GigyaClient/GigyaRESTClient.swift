@@ -2,7 +2,7 @@ public import AsyncHTTPClient
 public import GigyaKit
 public import Logging
 import Foundation
-import Metrics
+public import Metrics
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -20,12 +20,16 @@ public final class GigyaRESTClient: GigyaAPI {
     private let clock: any WallClock
     /// Where method, callId, errorCode and attempt go; never secrets or tokens.
     private let logger: Logger
+    /// Makes the call metrics; the server injects its own registry's factory, so two servers never share series.
+    private let metrics: any MetricsFactory
+    /// Turns a getSessionInfo body into plaintext tokens, keyed once with the partner secret.
+    private let sessionDecoder: SessionDecoder
     /// Makes a nonce for a request sent at the given Unix milliseconds.
     private let nonceSource: @Sendable (Int64) -> String
     /// Signs with the site's key and secret.
     private let signer: RequestSigner
     /// What the client has learned from Gigya: the clock offset (403002) and the data centre (301001).
-    private let learned: Mutex<LearnedState>
+    private let learned: Learned
 
     /// Corrections that outlive a call, like the Java SDK's `timestampOffsetSec` (protocol.md §1.5).
     package struct LearnedState: Sendable, Equatable {
@@ -40,17 +44,25 @@ public final class GigyaRESTClient: GigyaAPI {
         site: GigyaSiteConfiguration,
         httpClient: HTTPClient,
         clock: any WallClock = SystemWallClock(),
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance,
         logger: Logger,
         nonceSource: (@Sendable (Int64) -> String)? = nil
     ) {
         self.site = site
         self.httpClient = httpClient
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
         let generator = NonceGenerator()
         self.nonceSource = nonceSource ?? { generator.next(nowMilliseconds: $0) }
         self.signer = RequestSigner(apiKey: site.apiKey, secret: site.secret, userKey: site.userKey, sdk: Self.sdkName)
-        self.learned = Mutex(LearnedState(clockOffsetSeconds: 0, apiDomain: DataCenter(site.apiDomain).apiDomain))
+        let learned = Learned(LearnedState(clockOffsetSeconds: 0, apiDomain: DataCenter(site.apiDomain).apiDomain))
+        self.learned = learned
+        // Keyed once; reads the learned clock offset at each use, so a later 403002 correction applies.
+        self.sessionDecoder = SessionDecoder(
+            partnerSecret: site.partnerSecret ?? site.secret,
+            clock: OffsetWallClock(base: clock, offset: { learned.withLock { $0.clockOffsetSeconds } })
+        )
     }
 
     /// The corrections learned so far.
@@ -66,8 +78,7 @@ public final class GigyaRESTClient: GigyaAPI {
             method: "socialize.getSessionInfo",
             params: ["UID": uid, "provider": provider, "paddingMode": PaddingMode.pkcs7.rawValue]
         )
-        return try SessionDecoder(partnerSecret: site.partnerSecret ?? site.secret, clock: correctedClock)
-            .providerSession(provider: provider, body: body)
+        return try sessionDecoder.providerSession(provider: provider, body: body)
     }
 
     public func setUID(uid: String, siteUID: String) async throws(GigyaCallError) {
@@ -140,7 +151,8 @@ public final class GigyaRESTClient: GigyaAPI {
 
     /// The local clock plus the offset learned from a 403002.
     private var correctedClock: OffsetWallClock {
-        OffsetWallClock(base: clock, offsetSeconds: learned.withLock { $0.clockOffsetSeconds })
+        let offset = learned.withLock { $0.clockOffsetSeconds }
+        return OffsetWallClock(base: clock, offset: { offset })
     }
 
     // MARK: Sending
@@ -152,7 +164,7 @@ public final class GigyaRESTClient: GigyaAPI {
         var ledger = RetryLedger()
         var attempt = 0
         defer {
-            Timer(label: "gigya_call_duration_seconds", dimensions: [("method", fullMethod)])
+            Timer(label: "gigya_call_duration_seconds", dimensions: [("method", fullMethod)], factory: metrics)
                 .recordNanoseconds(TimeAmount(ContinuousClock.now - started).nanoseconds)
         }
         while true {
@@ -177,7 +189,7 @@ public final class GigyaRESTClient: GigyaAPI {
                     }
                     return (status, body)
                 case .failure(let error, _):
-                    countError(method: fullMethod, code: Self.metricCode(error))
+                    countError(method: fullMethod, code: error.metricCode)
                     throw error
                 }
             case .backoff:
@@ -225,10 +237,7 @@ public final class GigyaRESTClient: GigyaAPI {
             logger.info("gigya call failed", metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"])
             return .failure(.transport("HTTP \(status.code)"), retryable: true)
         }
-        let data = Data(bytes.readableBytesView)
-        guard let body = GigyaJSON(parsing: data), case .object = body,
-            let gigyaStatus = try? JSONDecoder().decode(GigyaResponseStatus.self, from: data)
-        else {
+        guard let body = GigyaJSON(parsing: Data(bytes.readableBytesView)), let gigyaStatus = GigyaResponseStatus(body: body) else {
             logger.info(
                 "gigya call answered without a Gigya body",
                 metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"]
@@ -253,18 +262,7 @@ public final class GigyaRESTClient: GigyaAPI {
 
     /// Counts a failed call by method and code.
     private func countError(method: String, code: String) {
-        Counter(label: "gigya_call_errors_total", dimensions: [("method", method), ("code", code)]).increment()
-    }
-
-    /// The metrics `code` label of a failure without a Gigya code.
-    private static func metricCode(_ error: GigyaCallError) -> String {
-        switch error {
-        case .gigya(let code, _, _, _): String(code)
-        case .transport: "transport"
-        case .timeout: "timeout"
-        case .invalidResponse: "invalid_response"
-        case .decryption: "decryption"
-        }
+        Counter(label: "gigya_call_errors_total", dimensions: [("method", method), ("code", code)], factory: metrics).increment()
     }
 
     /// Maps AsyncHTTPClient and NIO errors to `.timeout` or `.transport` with a reason that holds no request data.
@@ -281,14 +279,28 @@ public final class GigyaRESTClient: GigyaAPI {
     }
 }
 
-/// The local clock shifted by a learned offset.
+/// The local clock shifted by the offset learned so far.
 struct OffsetWallClock: WallClock {
     /// The local clock.
     let base: any WallClock
     /// Seconds to add.
-    let offsetSeconds: Int64
+    let offset: @Sendable () -> Int64
 
     func now() -> Int64 {
-        base.now() + offsetSeconds
+        base.now() + offset()
+    }
+}
+
+/// The client's learned corrections behind a lock, in a class so a clock can share them.
+final class Learned: Sendable {
+    private let state: Mutex<GigyaRESTClient.LearnedState>
+
+    init(_ initial: GigyaRESTClient.LearnedState) {
+        state = Mutex(initial)
+    }
+
+    /// Runs `body` with the state locked.
+    func withLock<T: Sendable>(_ body: (inout GigyaRESTClient.LearnedState) -> T) -> T {
+        state.withLock { body(&$0) }
     }
 }

@@ -1,12 +1,20 @@
 import GigyaKit
 
 /// Turns a getSessionInfo body into a `ProviderSession`: decrypts with the partner secret whenever `IV` is present and checks
-/// `providerUIDSig` when Gigya signed the ids (protocol.md §4).
-struct SessionDecoder {
-    /// Keys the AES-CBC decryption and the `providerUIDSig` check.
+/// `providerUIDSig` when Gigya signed the ids (protocol.md §4). Built once per client: the cipher is keyed once.
+struct SessionDecoder: Sendable {
+    /// Keys the `providerUIDSig` check.
     let partnerSecret: GigyaSecret
     /// Gigya's time as best known, for the `providerUIDSig` window.
     let clock: any WallClock
+    /// AES-CBC under the partner secret, or why the secret cannot key AES.
+    let cipher: Result<TokenCipher, TokenCipherError>
+
+    init(partnerSecret: GigyaSecret, clock: any WallClock) {
+        self.partnerSecret = partnerSecret
+        self.clock = clock
+        self.cipher = Result { () throws(TokenCipherError) in try TokenCipher(secret: partnerSecret) }
+    }
 
     /// The plaintext session, or `.decryption` / `.invalidResponse` naming the field that failed (never its value).
     func providerSession(provider: String, body: GigyaJSON) throws(GigyaCallError) -> ProviderSession {
@@ -36,10 +44,9 @@ struct SessionDecoder {
             return session
         }
         let cipher: TokenCipher
-        do {
-            cipher = try TokenCipher(secret: partnerSecret)
-        } catch {
-            throw .decryption("the partner secret cannot key AES: \(error)")
+        switch self.cipher {
+        case .success(let keyed): cipher = keyed
+        case .failure(let error): throw .decryption("the partner secret cannot key AES: \(error)")
         }
         session.tokenSecret = try decrypt(payload.tokenSecret, field: "tokenSecret", iv: iv, cipher: cipher)
         session.sessionHandle = try decrypt(payload.sessionHandle, field: "sessionHandle", iv: iv, cipher: cipher)

@@ -54,20 +54,22 @@ public struct LoginSignatureVerifier: Sendable {
         self.clock = clock
     }
 
-    /// Verifies a login's `UIDSignature` over `timestamp_UID`.
-    public func verifyUser(uid: String, timestamp: String, signature: String) throws(SignatureFailure) {
+    /// Verifies a login's `UIDSignature` over `timestamp_UID` and returns the verified time in Unix seconds.
+    @discardableResult
+    public func verifyUser(uid: String, timestamp: String, signature: String) throws(SignatureFailure) -> Int64 {
         try requireNonEmpty(uid, field: "uid")
-        let presented = try checkedTimeAndSignature(timestamp: timestamp, signature: signature)
+        let (seconds, presented) = try checkedTimeAndSignature(timestamp: timestamp, signature: signature)
         guard secret.matches(presented, timestamp, uid) else {
             throw .signatureMismatch
         }
+        return seconds
     }
 
     /// Verifies a friend signature over `timestamp_friendUID_UID`.
     public func verifyFriend(uid: String, friendUID: String, timestamp: String, signature: String) throws(SignatureFailure) {
         try requireNonEmpty(uid, field: "uid")
         try requireNonEmpty(friendUID, field: "friendUID")
-        let presented = try checkedTimeAndSignature(timestamp: timestamp, signature: signature)
+        let (_, presented) = try checkedTimeAndSignature(timestamp: timestamp, signature: signature)
         guard secret.matches(presented, timestamp, friendUID, uid) else {
             throw .signatureMismatch
         }
@@ -76,7 +78,7 @@ public struct LoginSignatureVerifier: Sendable {
     /// Verifies getSessionInfo's `providerUIDSig` over `timestamp_providerUID`.
     public func verifyProviderUID(providerUID: String, timestamp: String, signature: String) throws(SignatureFailure) {
         try requireNonEmpty(providerUID, field: "providerUID")
-        let presented = try checkedTimeAndSignature(timestamp: timestamp, signature: signature)
+        let (_, presented) = try checkedTimeAndSignature(timestamp: timestamp, signature: signature)
         guard secret.matches(presented, timestamp, providerUID) else {
             throw .signatureMismatch
         }
@@ -91,9 +93,9 @@ public struct LoginSignatureVerifier: Sendable {
         }
     }
 
-    /// Parses the timestamp and the presented signature, then applies the window.
+    /// Parses the timestamp and the presented signature, then applies the window; returns both parsed.
     @inline(__always)
-    private func checkedTimeAndSignature(timestamp: String, signature: String) throws(SignatureFailure) -> SHA1MACBytes {
+    private func checkedTimeAndSignature(timestamp: String, signature: String) throws(SignatureFailure) -> (seconds: Int64, signature: SHA1MACBytes) {
         guard let seconds = Self.parseSeconds(timestamp) else {
             throw .malformed(field: "timestamp", reason: "not a decimal integer of Unix seconds")
         }
@@ -106,7 +108,7 @@ public struct LoginSignatureVerifier: Sendable {
         guard skew <= windowSeconds, skew >= -windowSeconds else {
             throw .timestampOutsideWindow(skewSeconds: skew)
         }
-        return presented
+        return (seconds, presented)
     }
 
     /// Requires a non-empty identifier.

@@ -71,6 +71,33 @@ public struct GigyaResponseStatus: Codable, Sendable, Equatable {
         apiDomain = try container.decodeIfPresent(String.self, forKey: .apiDomain)
     }
 
+    /// Reads the status from an already parsed body, so a response is parsed once; nil unless the body is a JSON object
+    /// whose status fields have the types `Decodable` would accept.
+    public init?(body: GigyaJSON) {
+        guard case .object = body else {
+            return nil
+        }
+        /// A field that is absent or null, or of the wanted type; `.some(nil)` is "absent", `nil` is "wrong type".
+        func field<T>(_ key: String, _ read: (GigyaJSON) -> T?) -> T?? {
+            guard let value = body[key], value != .null else {
+                return .some(nil)
+            }
+            return read(value).map { .some($0) } ?? nil
+        }
+        guard let errorCode = field("errorCode", \.intValue), let errorMessage = field("errorMessage", \.stringValue),
+            let errorDetails = field("errorDetails", \.stringValue), let statusCode = field("statusCode", \.intValue),
+            let statusReason = field("statusReason", \.stringValue), let callId = field("callId", \.stringValue),
+            let time = field("time", \.stringValue), let apiVersion = field("apiVersion", \.intValue),
+            let apiDomain = field("apiDomain", \.stringValue)
+        else {
+            return nil
+        }
+        self.init(
+            errorCode: errorCode ?? 0, errorMessage: errorMessage, errorDetails: errorDetails, statusCode: statusCode,
+            statusReason: statusReason, callId: callId, time: time, apiVersion: apiVersion, apiDomain: apiDomain
+        )
+    }
+
     /// The error code as a typed value.
     public var code: GigyaErrorCode { GigyaErrorCode(rawValue: errorCode) }
 }

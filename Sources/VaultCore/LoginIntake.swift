@@ -79,13 +79,13 @@ public struct LoginIntake: Sendable {
         } catch {
             throw IntakeError.site(error)
         }
+        let timestamp: Int64
         do {
-            try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)
+            timestamp = try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)
         } catch {
             throw IntakeError.signature(error)
         }
-        // The verifier accepted the timestamp, so it parses; the replay key lives as long as the window could accept it.
-        let timestamp = Int64(result.signatureTimestamp) ?? 0
+        // The replay key lives as long as the window could accept the login result.
         let expiresAt = Date(timeIntervalSince1970: TimeInterval(timestamp + site.verifier.windowSeconds + replayMarginSeconds))
         let event = NewLoginEvent(
             site: site.apiKey,

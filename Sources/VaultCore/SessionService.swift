@@ -3,7 +3,7 @@ public import GigyaClient
 import GigyaKit
 public import VaultStore
 
-/// Who is asking: the API key behind a read, recorded in the audit log.
+/// Who is asking: the access key behind a read, recorded in the audit log.
 public struct AccessActor: Sendable, Equatable {
     public let keyID: UUID?
     public let name: String

@@ -7,7 +7,7 @@ public import VaultStore
 
 /// How the workers pace themselves.
 public struct WorkerSettings: Sendable {
-    /// Concurrent worker loops in this instance.
+    /// Concurrent worker loops in this instance; 0 runs none (intake only).
     public var concurrency: Int
     /// How long a claimed event stays reserved; a crashed worker's events are taken over after it.
     public var lease: Duration
@@ -22,7 +22,7 @@ public struct WorkerSettings: Sendable {
         idlePoll: Duration = .milliseconds(200),
         retry: RetryPolicy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(500), maxDelay: .seconds(300))
     ) {
-        self.concurrency = max(1, concurrency)
+        self.concurrency = max(0, concurrency)
         self.lease = lease
         self.idlePoll = idlePoll
         self.retry = retry
@@ -97,10 +97,9 @@ public struct SessionWorker: Service {
             metrics.eventFinished(outcome: "failed")
             return
         }
-        let started = ContinuousClock.now
         do {
+            // The Gigya client times and counts the call itself, through the same metrics factory.
             let session = try await site.gigya.getSessionInfo(uid: event.uid, provider: event.provider)
-            metrics.gigyaCall(method: "socialize.getSessionInfo", duration: ContinuousClock.now - started, errorCode: nil)
             let record = SessionRecord(site: event.site, uid: event.uid, provider: event.provider, fetched: session)
             let completed = try await inbox.complete(id: event.id, worker: workerID, session: record)
             if completed {
@@ -110,7 +109,6 @@ public struct SessionWorker: Service {
                 logger.notice("lease lost before completion; another worker owns the event now")
             }
         } catch let error as GigyaCallError {
-            metrics.gigyaCall(method: "socialize.getSessionInfo", duration: ContinuousClock.now - started, errorCode: error.metricCode)
             await handle(error, event: event, workerID: workerID, logger: logger)
         } catch {
             // A store failure: leave the lease to expire so another attempt (here or elsewhere) picks the event up.
@@ -156,38 +154,6 @@ public struct SessionWorker: Service {
         } catch {
             logger.warning("recording the outcome failed; the lease will expire and the event be retried",
                            metadata: ["error": "\(String(reflecting: error))"])
-        }
-    }
-}
-
-extension GigyaCallError {
-    /// Whether trying again later may succeed: retryable codes and transport failures, and the clock-skew and
-    /// data-centre answers that the client corrects once and that outlast that one correction only transiently.
-    var isTransient: Bool {
-        switch disposition {
-        case .retryable, .clockSkew, .wrongDataCenter: true
-        case .success, .noSession, .permanent: false
-        }
-    }
-
-    /// A label for metrics: the Gigya code, or the kind of local failure.
-    var metricCode: String {
-        switch self {
-        case .gigya(let code, _, _, _): String(code)
-        case .transport: "transport"
-        case .timeout: "timeout"
-        case .invalidResponse: "invalid_response"
-        case .decryption: "decryption"
-        }
-    }
-
-    /// A message safe to store and show: Gigya's code and message, or the local failure; never a token.
-    var summary: String {
-        switch self {
-        case .gigya(let code, let message, let details, _):
-            if let details, !details.isEmpty, details != message { "Gigya \(code): \(message) (\(details))" } else { "Gigya \(code): \(message)" }
-        default:
-            description
         }
     }
 }

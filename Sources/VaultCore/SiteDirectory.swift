@@ -1,13 +1,13 @@
 public import GigyaClient
 public import GigyaKit
 
-/// One Gigya site session-vault serves: its API key, the verifier for its login results and the client for its REST calls.
+/// One Gigya site session-vault serves: its API key, the verifier for its login results and where its sessions come from.
 public struct GigyaSite: Sendable {
     public let apiKey: String
     public let verifier: LoginSignatureVerifier
-    public let gigya: any GigyaAPI
+    public let gigya: any GigyaSessionSource
 
-    public init(apiKey: String, verifier: LoginSignatureVerifier, gigya: any GigyaAPI) {
+    public init(apiKey: String, verifier: LoginSignatureVerifier, gigya: any GigyaSessionSource) {
         self.apiKey = apiKey
         self.verifier = verifier
         self.gigya = gigya

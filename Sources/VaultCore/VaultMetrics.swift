@@ -1,6 +1,5 @@
 public import CoreMetrics
 import GigyaKit
-import NIOCore
 
 /// The domain's metrics, made from an injected factory so each server (and each test) has its own registry.
 /// Series with fixed labels are made once; only those labelled by data (provider, Gigya code) are looked up per call.
@@ -44,14 +43,6 @@ public struct VaultMetrics: Sendable {
 
     func intakeBatch(size: Int) {
         Recorder(label: "vault_intake_batch_size", dimensions: [], aggregate: true, factory: factory).record(size)
-    }
-
-    func gigyaCall(method: String, duration: Duration, errorCode: String?) {
-        Timer(label: "vault_gigya_call_duration_seconds", dimensions: [("method", method)], factory: factory)
-            .recordNanoseconds(TimeAmount(duration).nanoseconds)
-        if let errorCode {
-            Counter(label: "vault_gigya_errors_total", dimensions: [("method", method), ("code", errorCode)], factory: factory).increment()
-        }
     }
 
     func eventFinished(outcome: String) {

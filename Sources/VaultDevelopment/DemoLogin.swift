@@ -31,7 +31,7 @@ public enum DemoLogin {
     }
 
     /// Logs in at the emulator, posts the result, waits until stored, reads the tokens back and compares them.
-    public static func run(state: DevelopmentStack.DemoState, provider: String, httpClient: HTTPClient) async throws -> Report {
+    public static func run(state: DemoState, provider: String, httpClient: HTTPClient) async throws -> Report {
         let login = try await json(
             httpClient, "POST", "\(state.emulatorURL)/_emulator/login",
             body: ["provider": provider, "apiKey": state.siteAPIKey], step: "emulator login"
@@ -56,7 +56,7 @@ public enum DemoLogin {
         let escapedUID = uid.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? uid
         let stored = try await json(
             httpClient, "GET", "\(state.serverURL)/v1/users/\(escapedUID)/sessions/\(provider)",
-            headers: ["Authorization": "Bearer \(state.apiKey)"], step: "token read"
+            headers: ["Authorization": "Bearer \(state.accessKey)"], step: "token read"
         )
         let emulatorUser = try await json(httpClient, "GET", "\(state.emulatorURL)/_emulator/users/\(escapedUID)", step: "emulator state")
         guard let sessions = emulatorUser["sessions"] as? [String: Any], let truth = sessions[provider] as? [String: Any] else {

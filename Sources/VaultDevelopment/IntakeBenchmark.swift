@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 import GigyaEmulator
 import GigyaKit
+import Hummingbird
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -61,15 +62,9 @@ public enum IntakeBenchmark {
         settings.port = 0
         settings.workers = 0  // intake only: the figure is durable acceptance, not Gigya round trips
         settings.intakeMaxBatch = maxBatch
-        settings.databaseURL = stack.databaseURL
-        settings.sites = [stack.siteSettings]
-        settings.dataKeys = stack.dataKeys
-        settings.migrateOnStart = true
         let listening = AsyncStream<String>.makeStream()
-        let serveSettings = settings
-        let server = Task {
-            try await VaultServe.run(settings: serveSettings, logger: logger) { url, _ in listening.continuation.yield(url) }
-        }
+        let app = try buildApplication(stack.serverSettings(settings), logger: logger) { url, _ in listening.continuation.yield(url) }
+        let server = Task { try await app.run() }
         defer { server.cancel() }
         var iterator = listening.stream.makeAsyncIterator()
         guard let url = await iterator.next() else { throw BenchmarkError.serverDidNotStart }

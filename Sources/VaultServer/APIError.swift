@@ -47,12 +47,12 @@ extension APIError {
     static let unauthenticated = APIError(
         .unauthorized,
         code: "unauthenticated",
-        message: "a valid API key is required: send 'Authorization: Bearer <key>'",
+        message: "a valid access key is required: send 'Authorization: Bearer <key>'",
         headers: [.wwwAuthenticate: "Bearer realm=\"session-vault\""]
     )
 
     static func insufficientScope(_ scope: String) -> APIError {
-        APIError(.forbidden, code: "insufficient_scope", message: "this API key lacks the '\(scope)' scope")
+        APIError(.forbidden, code: "insufficient_scope", message: "this access key lacks the '\(scope)' scope")
     }
 
     static let notFound = APIError(.notFound, code: "not_found", message: "no stored session for that user and provider")

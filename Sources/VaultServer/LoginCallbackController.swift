@@ -1,6 +1,6 @@
 import Foundation
 import GigyaKit
-public import HTTPTypes
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -18,7 +18,7 @@ struct LoginCallbackController: Sendable {
     let intake: LoginIntake
     let inbox: any EventInbox
 
-    func addRoutes(to router: Router<VaultRequestContext>, authenticator: APIKeyAuthenticator) {
+    func addRoutes(to router: Router<VaultRequestContext>, authenticator: AccessKeyAuthenticator) {
         router.post("/v1/login-callbacks") { request, context in
             try await self.post(request, context: context)
         }
@@ -206,23 +206,4 @@ struct EventPayload: Encodable {
         self.createdAt = event.createdAt
         self.completedAt = event.completedAt
     }
-}
-
-/// JSON responses with ISO-8601 dates and stable key order.
-enum JSONResponse {
-    static func make(_ value: some Encodable, status: HTTPResponse.Status, headers: HTTPFields = [:]) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        var headers = headers
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
-    }
-}
-
-extension HTTPField.Name {
-    /// RFC 7240 `Prefer`.
-    public static let prefer = Self("Prefer")!
-    /// RFC 7240 `Preference-Applied`.
-    public static let preferenceApplied = Self("Preference-Applied")!
 }

@@ -1,6 +1,7 @@
 public import Configuration
 import Foundation
 public import SystemPackage
+public import VaultCore
 
 /// One Gigya site as configured: its API key, partner secret and where its REST API lives.
 public struct SiteSettings: Sendable, Equatable {
@@ -73,7 +74,15 @@ public struct ServerSettings: Sendable {
     public var dataKeys: String?
     public var corsOrigins: [String] = []
     public var signatureWindowSeconds: Int64 = 300
-    public var workers: Int = 4
+    /// The workers' count and pacing.
+    public var worker = WorkerSettings()
+    /// Worker loops in this instance; 0 runs none (intake only).
+    public var workers: Int {
+        get { worker.concurrency }
+        set { worker.concurrency = max(0, newValue) }
+    }
+    /// How long one Gigya HTTP attempt may take.
+    public var gigyaTimeout: Duration = .seconds(10)
     /// The most login callbacks one intake transaction carries (group commit); 1 means a commit per request.
     public var intakeMaxBatch: Int = 256
     public var migrateOnStart = false
@@ -110,7 +119,7 @@ public struct ServerSettings: Sendable {
         return ConfigReader(providers: providers)
     }
 
-    /// Reads the settings; see the README's configuration table for every key.
+    /// Reads the settings; docs/configuration.md lists every key.
     public static func load(from config: ConfigReader) throws(SettingsError) -> ServerSettings {
         var settings = ServerSettings()
         settings.host = config.string(forKey: "http.host", default: settings.host)

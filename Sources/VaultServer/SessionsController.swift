@@ -9,7 +9,7 @@ import VaultStore
 struct SessionsController: Sendable {
     let service: SessionService
 
-    func addRoutes(to router: Router<VaultRequestContext>, authenticator: APIKeyAuthenticator) {
+    func addRoutes(to router: Router<VaultRequestContext>, authenticator: AccessKeyAuthenticator) {
         let group = router.group("/v1/users/{uid}/sessions").add(middleware: authenticator)
         group.get { request, context in try await self.list(request, context: context) }
         group.delete { request, context in try await self.delete(request, context: context, provider: nil) }
@@ -23,27 +23,7 @@ struct SessionsController: Sendable {
     private struct MetadataList: Encodable {
         let site: String
         let uid: String
-        let sessions: [Metadata]
-    }
-
-    private struct Metadata: Encodable {
-        let provider: String
-        let providerUID: String?
-        let tokenExpiration: String?
-        let sessionExpiration: String?
-        let fetchedAt: Date
-        let updatedAt: Date
-        let keyId: String
-
-        init(_ metadata: SessionMetadata) {
-            self.provider = metadata.provider
-            self.providerUID = metadata.providerUID
-            self.tokenExpiration = metadata.tokenExpiration
-            self.sessionExpiration = metadata.sessionExpiration
-            self.fetchedAt = metadata.fetchedAt
-            self.updatedAt = metadata.updatedAt
-            self.keyId = metadata.keyID
-        }
+        let sessions: [SessionMetadata]
     }
 
     private struct Tokens: Encodable {
@@ -63,7 +43,7 @@ struct SessionsController: Sendable {
         try context.requireAny([.sessionsMetadata, .sessionsRead])
         let (site, uid) = try target(request, context)
         let sessions = try await service.metadata(site: site, uid: uid)
-        return try JSONResponse.make(MetadataList(site: site, uid: uid, sessions: sessions.map(Metadata.init)), status: .ok)
+        return try JSONResponse.make(MetadataList(site: site, uid: uid, sessions: sessions), status: .ok)
     }
 
     private func read(_ request: Request, context: VaultRequestContext) async throws -> Response {
@@ -106,7 +86,7 @@ struct SessionsController: Sendable {
         do {
             let site = try service.site(apiKey: request.uri.queryParameters.get("site"))
             let metadata = try await service.refresh(site: site, uid: uid, provider: provider, actor: actor(context))
-            return try JSONResponse.make(Metadata(metadata), status: .ok)
+            return try JSONResponse.make(metadata, status: .ok)
         } catch let error as SessionServiceError {
             throw APIError(error)
         }
@@ -123,6 +103,6 @@ struct SessionsController: Sendable {
     }
 
     private func actor(_ context: VaultRequestContext) -> AccessActor {
-        AccessActor(keyID: context.apiKey?.id, name: context.apiKey?.name ?? "unknown")
+        AccessActor(keyID: context.accessKey?.id, name: context.accessKey?.name ?? "unknown")
     }
 }

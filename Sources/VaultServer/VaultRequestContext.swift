@@ -2,15 +2,15 @@ public import Hummingbird
 import Logging
 public import VaultStore
 
-/// The per-request context: Hummingbird's core storage plus the API key that authenticated the request, if any.
+/// The per-request context: Hummingbird's core storage plus the access key that authenticated the request, if any.
 public struct VaultRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// Set by `APIKeyAuthenticator` on the read API.
-    public var apiKey: APIKeyRecord?
+    /// Set by `AccessKeyAuthenticator` on the read API.
+    public var accessKey: AccessKeyRecord?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.apiKey = nil
+        self.accessKey = nil
     }
 
     /// Login callbacks are small: anything over 16 KiB is refused before it is parsed.

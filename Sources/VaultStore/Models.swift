@@ -125,7 +125,13 @@ public struct SessionMetadata: Sendable, Codable, Equatable {
     public var sessionExpiration: String?
     public var fetchedAt: Date
     public var updatedAt: Date
+    /// The data key the tokens are sealed under (`keyId` on the wire).
     public var keyID: String
+
+    private enum CodingKeys: String, CodingKey {
+        case provider, providerUID, tokenExpiration, sessionExpiration, fetchedAt, updatedAt
+        case keyID = "keyId"
+    }
 
     public init(
         provider: String, providerUID: String?, tokenExpiration: String?, sessionExpiration: String?, fetchedAt: Date, updatedAt: Date,
@@ -159,8 +165,8 @@ public struct InboxStats: Sendable, Equatable, Codable {
     }
 }
 
-/// An API key as listed: never the key itself, only its public prefix.
-public struct APIKeyRecord: Sendable, Codable, Equatable {
+/// An access key as listed: never the key itself, only its public prefix.
+public struct AccessKeyRecord: Sendable, Codable, Equatable {
     public var id: UUID
     public var name: String
     public var prefix: String
@@ -180,8 +186,8 @@ public struct APIKeyRecord: Sendable, Codable, Equatable {
     }
 }
 
-/// Why an API key could not be created.
-public enum APIKeyError: Error, Equatable, Sendable, CustomStringConvertible {
+/// Why an access key could not be created.
+public enum AccessKeyError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A key with this name already exists (revoked keys keep their names).
     case duplicateName(String)
     /// Names are 1-100 characters.
@@ -189,8 +195,8 @@ public enum APIKeyError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .duplicateName(let name): "an API key named '\(name)' already exists"
-        case .invalidName(let name): "invalid API key name '\(name)' (1-100 characters)"
+        case .duplicateName(let name): "an access key named '\(name)' already exists"
+        case .invalidName(let name): "invalid access key name '\(name)' (1-100 characters)"
         }
     }
 }

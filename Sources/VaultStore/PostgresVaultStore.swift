@@ -18,7 +18,7 @@ public enum VaultStoreError: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 /// The PostgreSQL implementation of every VaultStore repository; tokens are sealed with `keyRing` before they leave memory.
-public struct PostgresVaultStore: EventInbox, SessionRepository, APIKeyRepository, AuditLog, DataKeyRotator {
+public struct PostgresVaultStore: EventInbox, SessionRepository, AccessKeyRepository, AuditLog, DataKeyRotator {
     let client: PostgresClient
     let keyRing: DataKeyRing
     let logger: Logger

@@ -32,14 +32,14 @@ public protocol SessionRepository: Sendable {
     func delete(site: String, uid: String, provider: String?) async throws -> Int
 }
 
-/// API keys for the read API: only a SHA-256 of each key is stored.
-public protocol APIKeyRepository: Sendable {
-    /// Creates a key and returns its plaintext once (`svk_<prefix>_<secret>`); a taken name throws `APIKeyError.duplicateName`.
-    func createKey(name: String, scopes: [String]) async throws -> (record: APIKeyRecord, plaintext: String)
+/// access keys for the read API: only a SHA-256 of each key is stored.
+public protocol AccessKeyRepository: Sendable {
+    /// Creates a key and returns its plaintext once (`svk_<prefix>_<secret>`); a taken name throws `AccessKeyError.duplicateName`.
+    func createKey(name: String, scopes: [String]) async throws -> (record: AccessKeyRecord, plaintext: String)
     /// The key's record, or nil when unknown or revoked.
-    func authenticate(_ presented: String) async throws -> APIKeyRecord?
+    func authenticate(_ presented: String) async throws -> AccessKeyRecord?
     /// Every key, revoked ones included, oldest first.
-    func listKeys() async throws -> [APIKeyRecord]
+    func listKeys() async throws -> [AccessKeyRecord]
     /// Revokes by name or id; false when no live key matched.
     func revokeKey(nameOrID: String) async throws -> Bool
 }

@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import PostgresNIO
 import Synchronization
+import LocalPostgres
 import VaultStore
 
 #if canImport(Glibc)

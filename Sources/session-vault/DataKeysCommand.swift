@@ -30,11 +30,10 @@ struct DataKeysCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let settings = try await options.load()
-            try await VaultTool.withStore(settings: settings, logger: makeLogger("session-vault.data-keys", level: "warning")) { context in
-                let rows = try await context.store.rowsPerKey()
+            try await options.withVault(label: "session-vault.data-keys") { vault, _ in
+                let rows = try await vault.store.rowsPerKey()
                 for (id, count) in rows.sorted(by: { $0.key < $1.key }) { print("\(id)\t\(count)") }
-                let unknown = try await context.store.unknownKeyIDs()
+                let unknown = try await vault.store.unknownKeyIDs()
                 if !unknown.isEmpty {
                     print("missing from the ring: \(unknown.joined(separator: ", "))")
                     throw ExitCode(1)
@@ -54,12 +53,11 @@ struct DataKeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-            let settings = try await options.load()
-            try await VaultTool.withStore(settings: settings, logger: makeLogger("session-vault.data-keys", level: "warning")) { context in
-                let report = try await context.store.rotateDataKeys(batchSize: batchSize)
+            try await options.withVault(label: "session-vault.data-keys") { vault, _ in
+                let report = try await vault.store.rotateDataKeys(batchSize: batchSize)
                 print("re-encrypted \(report.rowsReencrypted) row(s)")
                 for (id, count) in report.rowsPerKey.sorted(by: { $0.key < $1.key }) { print("\(id)\t\(count)") }
-                let unknown = try await context.store.unknownKeyIDs()
+                let unknown = try await vault.store.unknownKeyIDs()
                 if !unknown.isEmpty {
                     print("not re-encrypted, sealed under keys missing from the ring: \(unknown.joined(separator: ", "))")
                     throw ExitCode(1)

@@ -23,7 +23,7 @@ struct DemoCommand: AsyncParsableCommand {
         var stateDirectory = ".session-vault"
 
         func run() async throws {
-            guard let state = DevelopmentStack.loadDemoState(stateDirectory: stateDirectory) else {
+            guard let state = StateDirectory(stateDirectory).loadDemoState() else {
                 print("no \(stateDirectory)/demo.json: start `swift run session-vault serve` (zero-config) from this directory first")
                 throw ExitCode(1)
             }

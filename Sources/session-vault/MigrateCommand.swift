@@ -12,16 +12,14 @@ struct MigrateCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let settings = try await options.load()
-        let logger = makeLogger("session-vault.migrate", level: settings.logLevel)
-        try await VaultTool.withStore(settings: settings, logger: logger) { context in
-            if case .inconsistent(let reason) = try await context.migrator.status() {
+        try await options.withVault(logLevel: "info", label: "session-vault.migrate") { vault, database in
+            if case .inconsistent(let reason) = try await vault.migrator.status() {
                 print("schema is inconsistent with sql/: \(reason)")
                 throw ExitCode(1)
             }
-            let migrations = try await context.migrator.migrate(dryRun: dryRun)
+            let migrations = try await vault.migrator.migrate(dryRun: dryRun)
             if migrations.isEmpty {
-                print("schema is up to date (\(context.databaseDescription))")
+                print("schema is up to date (\(database))")
             }
             for migration in migrations {
                 print("\(dryRun ? "would apply" : "applied") \(migration.version) \(migration.name)")

@@ -31,6 +31,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let workers { extra["workers.count"] = ConfigValue(.int(workers), isSecret: false) }
         if migrate { extra["migrate.onStart"] = ConfigValue(.bool(true), isSecret: false) }
         let settings = try await options.load(extra: extra)
-        try await VaultLauncher.run(settings: settings, logger: makeLogger("session-vault", level: settings.logLevel))
+        try await ZeroConfig.serve(settings: settings, logger: makeLogger("session-vault", level: settings.logLevel))
     }
 }

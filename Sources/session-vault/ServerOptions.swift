@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import Logging
+import VaultDevelopment
 import VaultServer
 
 /// Flags shared by every command that reads server settings; flags win over the environment, which wins over the file.
@@ -25,6 +26,22 @@ struct ServerOptions: ParsableArguments {
         if let stateDirectory { overrides["state.directory"] = ConfigValue(.string(stateDirectory), isSecret: false) }
         let reader = try await ServerSettings.makeReader(overrides: overrides, configFile: config)
         return try ServerSettings.load(from: reader)
+    }
+}
+
+extension ServerOptions {
+    /// Runs an operator command's `body` against the built application's database (the zero-config one when nothing is
+    /// configured); `database` describes which, for messages.
+    func withVault<T: Sendable>(logLevel: String = "warning", label: String, _ body: (_ vault: Vault, _ database: String) async throws -> T) async throws -> T {
+        let logger = makeLogger(label, level: logLevel)
+        let (settings, database) = try await ZeroConfig.operatorSettings(try await load(), logger: logger)
+        // A one-shot command leases its first connection while the pool is still starting; that is expected here, so
+        // the pool's own chatter is kept to errors.
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        return try await buildApplication(settings, logger: logger, poolLogger: poolLogger).withDatabase { vault in
+            try await body(vault, database)
+        }
     }
 }
 

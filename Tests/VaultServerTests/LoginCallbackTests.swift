@@ -17,7 +17,7 @@ struct LoginCallbackTests {
     func happyPathEndToEnd() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login(provider: "facebook")
-            let reader = try await harness.apiKey([.sessionsRead, .eventsRead])
+            let reader = try await harness.accessKey([.sessionsRead, .eventsRead])
             try await harness.application().test(.router) { client in
                 let eventID = try await client.execute(
                     uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody
@@ -165,8 +165,8 @@ struct LoginCallbackTests {
             let google = try await harness.login(uid: "busy-user", provider: "google")
             // Gigya signs only timestamp_UID, so the two login results carry the same signature.
             #expect(facebook.uidSignature == google.uidSignature)
-            let first = try await harness.components.intake.accept(facebook)
-            let second = try await harness.components.intake.accept(google)
+            let first = try await harness.vault.intake.accept(facebook)
+            let second = try await harness.vault.intake.accept(google)
             #expect(first.eventID != second.eventID && !second.duplicate)
             try await harness.drain()
             #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: "busy-user").map(\.provider).sorted() == ["facebook", "google"])
@@ -202,7 +202,7 @@ struct LoginCallbackTests {
             var logins: [LoginResult] = []
             for index in 0..<40 { logins.append(try await harness.login(uid: "bulk-user-\(index)")) }
             let receipts = try await withThrowingTaskGroup(of: IntakeReceipt.self) { group in
-                for login in logins { group.addTask { try await harness.components.intake.accept(login) } }
+                for login in logins { group.addTask { try await harness.vault.intake.accept(login) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(Set(receipts.map(\.eventID)).count == 40)
@@ -210,7 +210,7 @@ struct LoginCallbackTests {
             #expect(try await harness.count("login_events") == 40)
             // The batch-size histogram counts transactions and sums callbacks: fewer transactions than callbacks means
             // callbacks shared commits.
-            let exposition = harness.components.registry.emitToString()
+            let exposition = harness.vault.registry.emitToString()
             let transactions = try #require(Self.sample("vault_intake_batch_size_count", in: exposition))
             #expect(Self.sample("vault_intake_batch_size_sum", in: exposition) == 40)
             #expect(transactions < 40)

@@ -13,16 +13,12 @@ import VaultTesting
 
 @Suite("Several sites and malformed requests")
 struct MultiSiteTests {
-    /// The harness's site plus a second one, both served by one server.
-    private func twoSiteApplication(_ harness: VaultHarness) throws -> some ApplicationProtocol {
-        let first = try #require(harness.components.sites.site(apiKey: harness.site.apiKey))
+    /// The harness's settings with a second emulator site added: both served by one server.
+    private func addingSecondSite(_ harness: VaultHarness) -> (inout ServerSettings) -> Void {
         let other = GigyaEmulator.demoSite()
-        let second = try VaultServe.makeSite(
-            SiteSettings(apiKey: other.apiKey, secret: other.partnerSecret, baseURL: harness.emulator.baseURL),
-            window: 300, httpClient: harness.httpClient, logger: harness.logger
-        )
-        let components = VaultComponents(store: harness.store, migrator: harness.components.migrator, sites: SiteDirectory([first, second]))
-        return Application(router: buildRouter(components), logger: harness.logger)
+        return { settings in
+            settings.sites.append(SiteSettings(apiKey: other.apiKey, secret: other.partnerSecret, baseURL: harness.emulator.baseURL))
+        }
     }
 
     @Test("with several sites, a callback without apiKey and a read without ?site= are refused, naming the field")
@@ -32,8 +28,8 @@ struct MultiSiteTests {
             var unnamed = login
             unnamed.apiKey = nil
             let withoutSite = unnamed
-            let reader = try await harness.apiKey([.sessionsMetadata])
-            try await twoSiteApplication(harness).test(.router) { client in
+            let reader = try await harness.accessKey([.sessionsMetadata])
+            try await harness.withApplication(addingSecondSite(harness)) { app in try await app.routerOnly.test(.router) { client in
                 try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: withoutSite.jsonBody) {
                     #expect($0.status == .badRequest)
                     #expect(errorCode($0.body) == "site_required")
@@ -57,7 +53,7 @@ struct MultiSiteTests {
                 try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody) {
                     #expect($0.status == .accepted)
                 }
-            }
+            } }
             #expect(try await harness.count("login_events") == 1)
         }
     }
@@ -66,7 +62,7 @@ struct MultiSiteTests {
     func malformedHeadersAndIDs() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
-            let reader = try await harness.apiKey([.eventsRead])
+            let reader = try await harness.accessKey([.eventsRead])
             try await harness.application().test(.router) { client in
                 try await client.execute(
                     uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json", .prefer: "wait=soon"], body: login.jsonBody
@@ -92,9 +88,7 @@ struct MultiSiteTests {
             let login = try await harness.login()
             // A reachable database without the schema: every query fails at once, as during an outage or a bad deploy.
             try await withTestDatabase(migrated: false) { empty in
-                let store = PostgresVaultStore(client: empty.client, keyRing: try DataKeyRing.parse(VaultHarness.dataKeys), logger: harness.logger)
-                let components = VaultComponents(store: store, migrator: harness.components.migrator, sites: harness.components.sites)
-                try await Application(router: buildRouter(components), logger: harness.logger).test(.router) { client in
+                try await harness.withApplication({ $0.databaseURL = empty.url }) { app in try await app.routerOnly.test(.router) { client in
                     try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody) {
                         #expect($0.status == .serviceUnavailable)
                         #expect(errorCode($0.body) == "store_unavailable")
@@ -103,7 +97,7 @@ struct MultiSiteTests {
                         #expect($0.status == .serviceUnavailable)
                         #expect(errorCode($0.body) == "store_unavailable")
                     }
-                }
+                } }
             }
         }
     }

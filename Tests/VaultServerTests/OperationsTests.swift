@@ -20,7 +20,7 @@ struct OperationsTests {
         let newRing = "k2:" + Data(repeating: 9, count: 32).base64EncodedString() + "," + oldKey
         try await VaultHarness.with(dataKeys: oldKey) { harness in
             let login = try await harness.login()
-            _ = try await harness.components.intake.accept(login)
+            _ = try await harness.vault.intake.accept(login)
             try await harness.drain()
             let before = try #require(try await harness.store.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
 
@@ -39,8 +39,9 @@ struct OperationsTests {
             // A ring that lost the key rows are sealed under is refused at startup, naming the key.
             let lostKey = PostgresVaultStore(client: harness.database.client, keyRing: try DataKeyRing.parse(oldKey), logger: harness.logger)
             #expect(try await lostKey.unknownKeyIDs() == ["k2"])
-            let components = VaultComponents(store: lostKey, migrator: harness.components.migrator, sites: harness.components.sites)
-            await #expect(throws: StartupError.self) { try await checkStartup(components, migrate: false, logger: harness.logger) }
+            try await harness.withApplication({ $0.dataKeys = oldKey }) { app in
+                await #expect(throws: StartupError.self) { try await app.vault.checkStartup(logger: harness.logger) }
+            }
         }
     }
 
@@ -98,7 +99,7 @@ struct OperationsTests {
     @Test("the janitor purges replay keys only once their login results can no longer pass the window")
     func replayKeysArePurgedAfterTheWindow() async throws {
         try await VaultHarness.with { harness in
-            _ = try await harness.components.intake.accept(try await harness.login())
+            _ = try await harness.vault.intake.accept(try await harness.login())
             let janitor = ReplayKeyJanitor(inbox: harness.store, logger: harness.logger)
             #expect(await janitor.purgeOnce() == 0)
             #expect(try await harness.count("replay_keys") == 1)
@@ -113,35 +114,32 @@ struct OperationsTests {
     func unreachableDatabaseFailsClearly() async throws {
         var logger = Logger(label: "unreachable-test")
         logger.logLevel = .critical
-        let client = PostgresClient(
-            configuration: try DatabaseURL.configuration(from: "postgres://postgres@127.0.0.1:1/nowhere"), backgroundLogger: logger
-        )
-        let store = PostgresVaultStore(client: client, keyRing: try DataKeyRing.parse(VaultHarness.dataKeys), logger: logger)
-        let migrator = Migrator(client: client, migrations: try Migrator.load(directory: SQLMigrations.sourceDirectory), logger: logger)
-        let components = VaultComponents(store: store, migrator: migrator, sites: SiteDirectory([]))
-        let running = Task { await client.run() }
-        defer { running.cancel() }
+        var settings = ServerSettings()
+        settings.databaseURL = "postgres://postgres@127.0.0.1:1/nowhere"
+        settings.dataKeys = VaultHarness.dataKeys
+        settings.sqlDirectory = SQLMigrations.sourceDirectory
         // Only the deadline produces this error; the pool's own give-up would name no address.
-        await #expect {
-            try await checkStartup(components, migrate: false, deadline: .seconds(1), database: "127.0.0.1:1", logger: logger)
-        } throws: { error in
-            (error as? StartupError)?.description.contains("127.0.0.1:1") == true
+        try await buildApplication(settings, logger: logger).withDatabase { vault in
+            await #expect {
+                try await vault.checkStartup(deadline: .seconds(1), logger: logger)
+            } throws: { error in
+                (error as? StartupError)?.description.contains("127.0.0.1:1") == true
+            }
         }
     }
 
     @Test("the server refuses to start on pending migrations unless told to migrate")
     func refusesPendingSchema() async throws {
         try await VaultHarness.with { harness in
-            let pending = Migrator(
-                client: harness.database.client,
-                migrations: try Migrator.load(directory: SQLMigrations.sourceDirectory) + [
-                    Migration(version: 9999, name: "future", sql: "CREATE TABLE future_table (id int)", checksum: "f")
-                ],
-                logger: harness.logger
-            )
-            let components = VaultComponents(store: harness.store, migrator: pending, sites: harness.components.sites)
-            await #expect(throws: StartupError.self) { try await checkStartup(components, migrate: false, logger: harness.logger) }
-            #expect(await components.readiness().ready == false)
+            // The checkout's migrations plus one the database has not seen, as after deploying a new version.
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sv-sql-\(UUID().uuidString.prefix(8))").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try FileManager.default.copyItem(atPath: SQLMigrations.sourceDirectory, toPath: directory)
+            try "CREATE TABLE future_table (id int);\n".write(toFile: "\(directory)/9999_future.sql", atomically: true, encoding: .utf8)
+            try await harness.withApplication({ $0.sqlDirectory = directory }) { app in
+                await #expect(throws: StartupError.self) { try await app.vault.checkStartup(logger: harness.logger) }
+                #expect(await app.vault.readiness().ready == false)
+            }
         }
     }
 

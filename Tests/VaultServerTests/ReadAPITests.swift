@@ -16,7 +16,7 @@ struct ReadAPITests {
     /// Stores one facebook session for a fresh user and returns its UID.
     private func storedUser(_ harness: VaultHarness, provider: String = "facebook") async throws -> String {
         let login = try await harness.login(provider: provider)
-        _ = try await harness.components.intake.accept(login)
+        _ = try await harness.vault.intake.accept(login)
         try await harness.drain()
         return login.uid
     }
@@ -25,7 +25,7 @@ struct ReadAPITests {
     func authentication() async throws {
         try await VaultHarness.with { harness in
             let uid = try await storedUser(harness)
-            let key = try await harness.apiKey([.sessionsRead], name: "soon-revoked")
+            let key = try await harness.accessKey([.sessionsRead], name: "soon-revoked")
             try await harness.application().test(.router) { client in
                 try await client.execute(uri: "/v1/users/\(uid)/sessions/facebook", method: .get) { response in
                     #expect(response.status == .unauthorized)
@@ -49,8 +49,8 @@ struct ReadAPITests {
     func scopes() async throws {
         try await VaultHarness.with { harness in
             let uid = try await storedUser(harness)
-            let metadataOnly = try await harness.apiKey([.sessionsMetadata])
-            let admin = try await harness.apiKey([.admin])
+            let metadataOnly = try await harness.accessKey([.sessionsMetadata])
+            let admin = try await harness.accessKey([.admin])
             try await harness.application().test(.router) { client in
                 try await client.execute(uri: "/v1/users/\(uid)/sessions", method: .get, headers: [.authorization: "Bearer \(metadataOnly)"]) { response in
                     #expect(response.status == .ok)
@@ -80,7 +80,7 @@ struct ReadAPITests {
     func auditTrail() async throws {
         try await VaultHarness.with { harness in
             let uid = try await storedUser(harness)
-            let key = try await harness.apiKey([.sessionsRead, .sessionsDelete], name: "billing-backend")
+            let key = try await harness.accessKey([.sessionsRead, .sessionsDelete], name: "billing-backend")
             try await harness.application().test(.router) { client in
                 try await client.execute(uri: "/v1/users/\(uid)/sessions/facebook", method: .get, headers: [.authorization: "Bearer \(key)"]) {
                     #expect($0.status == .ok)
@@ -107,12 +107,12 @@ struct ReadAPITests {
     func deleteAllSessions() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login(uid: "multi", provider: "facebook")
-            _ = try await harness.components.intake.accept(login)
+            _ = try await harness.vault.intake.accept(login)
             harness.emulatorClock.advance(by: 1)
             let second = try await harness.login(uid: "multi", provider: "google")
-            _ = try await harness.components.intake.accept(second)
+            _ = try await harness.vault.intake.accept(second)
             try await harness.drain()
-            let key = try await harness.apiKey([.sessionsDelete])
+            let key = try await harness.accessKey([.sessionsDelete])
             try await harness.application().test(.router) { client in
                 try await client.execute(uri: "/v1/users/multi/sessions", method: .delete, headers: [.authorization: "Bearer \(key)"]) {
                     #expect($0.status == .ok)
@@ -128,7 +128,7 @@ struct ReadAPITests {
         try await VaultHarness.with { harness in
             let uid = try await storedUser(harness)
             _ = try await harness.emulatorJSON("POST", "/_emulator/users/\(uid)/rotate")
-            let site = try #require(harness.components.sites.site(apiKey: harness.site.apiKey))
+            let site = try #require(harness.vault.sites.site(apiKey: harness.site.apiKey))
             let counting = CountingGigya(wrapping: site.gigya)
             let service = SessionService(
                 sessions: harness.store, audit: harness.store,
@@ -155,7 +155,7 @@ struct ReadAPITests {
     func refreshOverHTTP() async throws {
         try await VaultHarness.with { harness in
             let uid = try await storedUser(harness)
-            let key = try await harness.apiKey([.sessionsRefresh])
+            let key = try await harness.accessKey([.sessionsRefresh])
             try await harness.application().test(.router) { client in
                 try await client.execute(uri: "/v1/users/\(uid)/sessions/facebook/refresh", method: .post, headers: [.authorization: "Bearer \(key)"]) {
                     #expect($0.status == .ok)
@@ -170,12 +170,12 @@ struct ReadAPITests {
     }
 }
 
-/// A pass-through `GigyaAPI` that counts getSessionInfo calls; the calls still go to the emulator.
-final class CountingGigya: GigyaAPI {
-    private let wrapped: any GigyaAPI
+/// A pass-through session source that counts getSessionInfo calls; the calls still go to the emulator.
+final class CountingGigya: GigyaSessionSource {
+    private let wrapped: any GigyaSessionSource
     private let counter = Mutex(0)
 
-    init(wrapping wrapped: any GigyaAPI) {
+    init(wrapping wrapped: any GigyaSessionSource) {
         self.wrapped = wrapped
     }
 
@@ -184,21 +184,5 @@ final class CountingGigya: GigyaAPI {
     func getSessionInfo(uid: String, provider: String) async throws(GigyaCallError) -> ProviderSession {
         counter.withLock { $0 += 1 }
         return try await wrapped.getSessionInfo(uid: uid, provider: provider)
-    }
-
-    func setUID(uid: String, siteUID: String) async throws(GigyaCallError) {
-        try await wrapped.setUID(uid: uid, siteUID: siteUID)
-    }
-
-    func notifyRegistration(uid: String, siteUID: String) async throws(GigyaCallError) {
-        try await wrapped.notifyRegistration(uid: uid, siteUID: siteUID)
-    }
-
-    func getUserInfo(uid: String) async throws(GigyaCallError) -> GigyaUserInfo {
-        try await wrapped.getUserInfo(uid: uid)
-    }
-
-    func call(method: String, params: [String: String]) async throws(GigyaCallError) -> GigyaJSON {
-        try await wrapped.call(method: method, params: params)
     }
 }

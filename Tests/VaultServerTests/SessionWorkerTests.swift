@@ -26,7 +26,7 @@ struct SessionWorkerTests {
             var fault: [String: Any] = ["method": "socialize.getSessionInfo", "count": 4]
             fault.merge(Self.transientFaults[index]) { _, new in new }
             try await harness.injectFault(fault)
-            let receipt = try await harness.components.intake.accept(login)
+            let receipt = try await harness.vault.intake.accept(login)
             try await harness.drain(timeout: .seconds(120))
             let event = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(event.status == .stored)
@@ -41,7 +41,7 @@ struct SessionWorkerTests {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
             try await harness.injectFault(["method": "socialize.getSessionInfo", "errorCode": 403007, "count": 1])
-            let receipt = try await harness.components.intake.accept(login)
+            let receipt = try await harness.vault.intake.accept(login)
             try await harness.drain()
             let event = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(event.status == .failed)
@@ -58,7 +58,7 @@ struct SessionWorkerTests {
             var other = login
             other.provider = "linkedin"
             // A fresh login result for the same user, claiming a provider it never logged in with.
-            let receipt = try await harness.components.intake.accept(other)
+            let receipt = try await harness.vault.intake.accept(other)
             try await harness.drain()
             let event = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(event.status == .failed)
@@ -70,7 +70,7 @@ struct SessionWorkerTests {
     func crashedWorkerIsTakenOver() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
-            let receipt = try await harness.components.intake.accept(login)
+            let receipt = try await harness.vault.intake.accept(login)
             // The "crashed" worker claims with a short lease and never finishes.
             let claimed = try await harness.store.claim(worker: "doomed-worker", limit: 1, lease: .milliseconds(300))
             #expect(claimed.map(\.id) == [receipt.eventID])
@@ -96,7 +96,7 @@ struct SessionWorkerTests {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
             try await harness.injectFault(["method": "socialize.getSessionInfo", "latencyMs": 700, "count": 1])
-            let receipt = try await harness.components.intake.accept(login)
+            let receipt = try await harness.vault.intake.accept(login)
             let group = ServiceGroup(configuration: .init(services: [harness.worker()], gracefulShutdownSignals: [], logger: harness.logger))
             let running = Task { try await group.run() }
             // Wait until the worker holds the event, then ask it to stop while Gigya is still answering.
@@ -117,7 +117,7 @@ struct SessionWorkerTests {
             var secrets: [String] = []
             for provider in ["facebook", "google"] {
                 let login = try await harness.login(uid: "dump-user", provider: provider)
-                _ = try await harness.components.intake.accept(login)
+                _ = try await harness.vault.intake.accept(login)
                 try await harness.drain()
                 let truth = try await harness.emulatorSession(uid: login.uid, provider: provider)
                 secrets += [truth["authToken"], truth["tokenSecret"], truth["sessionHandle"]].compactMap { $0 }

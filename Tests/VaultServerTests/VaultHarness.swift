@@ -16,27 +16,31 @@ import VaultServer
 import VaultStore
 import VaultTesting
 
-/// One isolated world for a test: a fresh migrated database, a running emulator with one site, and the server's
-/// components wired to both over real HTTP and real PostgreSQL.
+/// One isolated world for a test: a fresh migrated database, a running emulator with one site, and session-vault built
+/// by the production seam (`buildApplication`) over both, its services running, over real HTTP and real PostgreSQL.
 struct VaultHarness {
     let database: TestDatabase
     let emulator: RunningEmulator
     let site: EmulatorSite
     let emulatorClock: ManualWallClock
-    let components: VaultComponents
+    /// The application under test; its services (pool, janitor, workers when configured) run for the whole test.
+    let app: VaultApplication
+    /// For the emulator's control routes.
     let httpClient: HTTPClient
     let logger: Logger
     let workerSettings: WorkerSettings
 
     static let dataKeys = "k1:" + Data(repeating: 7, count: 32).base64EncodedString()
 
-    /// Runs `body` inside a fresh world and tears it down afterwards, whatever happens.
+    /// Runs `body` inside a fresh world and tears it down afterwards, whatever happens. The application runs no worker
+    /// of its own unless `configure` asks for some: tests drain the inbox with `drain()` to control the timing.
     static func with<T: Sendable>(
         dataKeys: String = VaultHarness.dataKeys,
         workerSettings: WorkerSettings = WorkerSettings(
             concurrency: 1, lease: .seconds(30), idlePoll: .milliseconds(20),
             retry: RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(10), maxDelay: .milliseconds(40))
         ),
+        configure: (inout ServerSettings) -> Void = { _ in },
         _ body: (VaultHarness) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "vault-test")
@@ -48,42 +52,40 @@ struct VaultHarness {
             configuration.clock = clock
             let emulator = try await GigyaEmulator.start(configuration: configuration)
             let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-            let harness: VaultHarness
+            let result: Result<T, any Error>
             do {
-                let store = PostgresVaultStore(client: database.client, keyRing: try DataKeyRing.parse(dataKeys), logger: logger)
-                let migrator = Migrator(client: database.client, migrations: try Migrator.load(directory: SQLMigrations.sourceDirectory), logger: logger)
-                let gigyaSite = try VaultServe.makeSite(
-                    SiteSettings(apiKey: site.apiKey, secret: site.partnerSecret, baseURL: emulator.baseURL),
-                    window: 300, httpClient: httpClient, timeout: .seconds(1), logger: logger
-                )
-                harness = VaultHarness(
-                    database: database,
-                    emulator: emulator,
-                    site: site,
-                    emulatorClock: clock,
-                    components: VaultComponents(store: store, migrator: migrator, sites: SiteDirectory([gigyaSite]), corsOrigins: ["https://app.example"]),
-                    httpClient: httpClient,
-                    logger: logger,
+                var settings = ServerSettings()
+                settings.databaseURL = database.url
+                settings.dataKeys = dataKeys
+                settings.sites = [SiteSettings(apiKey: site.apiKey, secret: site.partnerSecret, baseURL: emulator.baseURL)]
+                settings.corsOrigins = ["https://app.example"]
+                settings.sqlDirectory = SQLMigrations.sourceDirectory
+                settings.gigyaTimeout = .seconds(1)
+                settings.worker = workerSettings
+                settings.workers = 0
+                configure(&settings)
+                let app = try buildApplication(settings, logger: logger)
+                let harness = VaultHarness(
+                    database: database, emulator: emulator, site: site, emulatorClock: clock, app: app, httpClient: httpClient, logger: logger,
                     workerSettings: workerSettings
                 )
+                result = .success(try await app.withServices { _ in try await body(harness) })
             } catch {
-                try? await httpClient.shutdown()
-                await emulator.stop()
-                throw error
+                result = .failure(error)
             }
-            let result: Result<T, any Error>
-            do { result = .success(try await body(harness)) } catch { result = .failure(error) }
             try? await httpClient.shutdown()
             await emulator.stop()
             return try result.get()
         }
     }
 
-    var store: PostgresVaultStore { components.store }
+    /// The parts of the application under test.
+    var vault: Vault { app.vault }
+    var store: PostgresVaultStore { vault.store }
 
     /// A worker over this world, with the harness's fast retry settings.
     func worker() -> SessionWorker {
-        components.makeWorker(settings: workerSettings, logger: logger)
+        vault.makeWorker(settings: workerSettings, logger: logger)
     }
 
     /// Runs the worker until no event is pending or processing, or the deadline passes.
@@ -99,6 +101,15 @@ struct VaultHarness {
             }
         }
         Issue.record("the inbox did not drain within \(timeout)")
+    }
+
+    /// Builds a second application from this one's settings changed by `change` (same database and emulator) and runs
+    /// `body` with its database pool running; its startup checks are the test's to call.
+    func withApplication<T: Sendable>(_ change: (inout ServerSettings) -> Void, _ body: (VaultApplication) async throws -> T) async throws -> T {
+        var settings = vault.settings
+        change(&settings)
+        let other = try buildApplication(settings, logger: logger)
+        return try await other.withDatabase { _ in try await body(other) }
     }
 
     /// Logs a user in at the emulator, as the Web SDK would, and returns the login result the browser gets.
@@ -157,14 +168,22 @@ struct VaultHarness {
         return 0
     }
 
-    /// A fresh API key with the given scopes, as the `keys create` command makes it.
-    func apiKey(_ scopes: [APIScope], name: String = "backend-\(UUID().uuidString.prefix(6))") async throws -> String {
+    /// A fresh access key with the given scopes, as the `keys create` command makes it.
+    func accessKey(_ scopes: [AccessScope], name: String = "backend-\(UUID().uuidString.prefix(6))") async throws -> String {
         try await store.createKey(name: name, scopes: scopes.map(\.rawValue)).plaintext
     }
 
-    /// The server's router-level application, for HummingbirdTesting.
+    /// The application under test at router level, for HummingbirdTesting; its services already run.
     func application() -> some ApplicationProtocol {
-        Application(router: buildRouter(components), logger: logger)
+        app.routerOnly
+    }
+}
+
+extension VaultApplication {
+    /// The router alone, for HummingbirdTesting's `.router` tests while the services already run (`withServices`,
+    /// `withDatabase`), so they are not started twice.
+    var routerOnly: some ApplicationProtocol {
+        Application(responder: responder, logger: logger)
     }
 }
 

@@ -19,19 +19,19 @@ struct ZeroConfigTests {
         var logger = Logger(label: "zero-config-test")
         logger.logLevel = .warning
 
-        let server = Task { try await VaultLauncher.run(settings: settings, logger: logger) }
+        let server = Task { try await ZeroConfig.serve(settings: settings, logger: logger) }
         defer { server.cancel() }
 
         // serve writes demo.json once it listens; allow for initdb on a slow machine.
-        var state: DevelopmentStack.DemoState?
+        var state: DemoState?
         let deadline = ContinuousClock.now.advanced(by: .seconds(90))
         while state == nil, ContinuousClock.now < deadline {
-            state = DevelopmentStack.loadDemoState(stateDirectory: stateDirectory)
+            state = StateDirectory(stateDirectory).loadDemoState()
             if state == nil { try await Task.sleep(for: .milliseconds(200)) }
         }
         let demo = try #require(state, "serve did not write demo.json")
 
-        let attributes = try FileManager.default.attributesOfItem(atPath: "\(stateDirectory)/data-keys")
+        let attributes = try FileManager.default.attributesOfItem(atPath: StateDirectory(stateDirectory).dataKeys)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)

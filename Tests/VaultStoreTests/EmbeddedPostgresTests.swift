@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+import LocalPostgres
 import VaultStore
 
 /// The embedded server used by zero-config `serve`: init, start, reuse, stop, and the error when PostgreSQL is absent.

@@ -85,7 +85,7 @@ import VaultTesting
 }
 
 /// API keys: issued once, stored as a hash, revocable.
-@Suite struct APIKeyRepositoryTests {
+@Suite struct AccessKeyRepositoryTests {
     @Test func aCreatedKeyAuthenticatesUntilRevoked() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
@@ -128,8 +128,8 @@ import VaultTesting
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
             let (first, _) = try await store.createKey(name: "a", scopes: ["admin"])
-            await #expect(throws: APIKeyError.duplicateName("a")) { try await store.createKey(name: "a", scopes: []) }
-            await #expect(throws: APIKeyError.invalidName("")) { try await store.createKey(name: "", scopes: []) }
+            await #expect(throws: AccessKeyError.duplicateName("a")) { try await store.createKey(name: "a", scopes: []) }
+            await #expect(throws: AccessKeyError.invalidName("")) { try await store.createKey(name: "", scopes: []) }
             let (second, _) = try await store.createKey(name: "b", scopes: [])
             #expect(try await store.listKeys().map(\.name) == ["a", "b"])
             #expect(try await store.revokeKey(nameOrID: first.id.uuidString))

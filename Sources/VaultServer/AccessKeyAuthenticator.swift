@@ -4,8 +4,8 @@ public import Hummingbird
 import Logging
 public import VaultStore
 
-/// The permissions an API key can hold; `admin` implies every other one.
-public enum APIScope: String, CaseIterable, Sendable {
+/// The permissions an access key can hold; `admin` implies every other one.
+public enum AccessScope: String, CaseIterable, Sendable {
     case sessionsRead = "sessions:read"
     case sessionsMetadata = "sessions:metadata"
     case sessionsRefresh = "sessions:refresh"
@@ -14,12 +14,12 @@ public enum APIScope: String, CaseIterable, Sendable {
     case admin
 
     /// Parses a comma- or space-separated scope list, naming the first unknown scope.
-    public static func parseList(_ text: String) throws(APIScopeError) -> [APIScope] {
+    public static func parseList(_ text: String) throws(AccessScopeError) -> [AccessScope] {
         let names = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         guard !names.isEmpty else { throw .empty }
-        var scopes: [APIScope] = []
+        var scopes: [AccessScope] = []
         for name in names {
-            guard let scope = APIScope(rawValue: name) else { throw .unknown(name) }
+            guard let scope = AccessScope(rawValue: name) else { throw .unknown(name) }
             if !scopes.contains(scope) { scopes.append(scope) }
         }
         return scopes
@@ -27,12 +27,12 @@ public enum APIScope: String, CaseIterable, Sendable {
 }
 
 /// A scope list that could not be parsed.
-public enum APIScopeError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum AccessScopeError: Error, Sendable, Equatable, CustomStringConvertible {
     case empty
     case unknown(String)
 
     public var description: String {
-        let known = APIScope.allCases.map(\.rawValue).joined(separator: ", ")
+        let known = AccessScope.allCases.map(\.rawValue).joined(separator: ", ")
         switch self {
         case .empty: return "at least one scope is required (\(known))"
         case .unknown(let name): return "unknown scope '\(name)'; known scopes: \(known)"
@@ -41,12 +41,12 @@ public enum APIScopeError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Authenticates `Authorization: Bearer <key>` against the stored key hashes; 401 when absent, unknown or revoked.
-public struct APIKeyAuthenticator: RouterMiddleware {
+public struct AccessKeyAuthenticator: RouterMiddleware {
     public typealias Context = VaultRequestContext
 
-    let keys: any APIKeyRepository
+    let keys: any AccessKeyRepository
 
-    public init(keys: any APIKeyRepository) {
+    public init(keys: any AccessKeyRepository) {
         self.keys = keys
     }
 
@@ -55,35 +55,35 @@ public struct APIKeyAuthenticator: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthenticated }
         let presented = parts[1].trimmingCharacters(in: .whitespaces)
-        let record: APIKeyRecord?
+        let record: AccessKeyRecord?
         do {
             record = try await keys.authenticate(presented)
         } catch {
-            context.logger.error("API key lookup failed", metadata: ["error": "\(String(reflecting: error))"])
+            context.logger.error("access key lookup failed", metadata: ["error": "\(String(reflecting: error))"])
             throw APIError.storeUnavailable
         }
         guard let record else { throw APIError.unauthenticated }
         var context = context
-        context.apiKey = record
-        context.logger[metadataKey: "api_key"] = "\(record.name)"
+        context.accessKey = record
+        context.logger[metadataKey: "access_key"] = "\(record.name)"
         return try await next(request, context)
     }
 }
 
 extension VaultRequestContext {
     /// Throws 403 unless the authenticated key holds `scope` (or `admin`); 401 if no key authenticated the request.
-    func require(_ scope: APIScope) throws {
-        guard let apiKey else { throw APIError.unauthenticated }
-        guard apiKey.scopes.contains(scope.rawValue) || apiKey.scopes.contains(APIScope.admin.rawValue) else {
+    func require(_ scope: AccessScope) throws {
+        guard let accessKey else { throw APIError.unauthenticated }
+        guard accessKey.scopes.contains(scope.rawValue) || accessKey.scopes.contains(AccessScope.admin.rawValue) else {
             throw APIError.insufficientScope(scope.rawValue)
         }
     }
 
     /// Throws 403 unless the key holds at least one of `scopes` (or `admin`).
-    func requireAny(_ scopes: [APIScope]) throws {
-        guard let apiKey else { throw APIError.unauthenticated }
-        let granted = Set(apiKey.scopes)
-        guard granted.contains(APIScope.admin.rawValue) || scopes.contains(where: { granted.contains($0.rawValue) }) else {
+    func requireAny(_ scopes: [AccessScope]) throws {
+        guard let accessKey else { throw APIError.unauthenticated }
+        let granted = Set(accessKey.scopes)
+        guard granted.contains(AccessScope.admin.rawValue) || scopes.contains(where: { granted.contains($0.rawValue) }) else {
             throw APIError.insufficientScope(scopes.map(\.rawValue).joined(separator: " or "))
         }
     }

@@ -7,10 +7,10 @@ extension PostgresVaultStore {
     static let keyColumns = "id, name, prefix, scopes, created_at, revoked_at, last_used_at"
 
     /// Reads a row selected with `keyColumns`.
-    static func decodeKey(_ row: PostgresRow) throws -> APIKeyRecord {
+    static func decodeKey(_ row: PostgresRow) throws -> AccessKeyRecord {
         let (id, name, prefix, scopes, createdAt, revokedAt, lastUsedAt) = try row.decode(
             (UUID, String, String, [String], Date, Date?, Date?).self)
-        return APIKeyRecord(id: id, name: name, prefix: prefix, scopes: scopes, createdAt: createdAt, revokedAt: revokedAt, lastUsedAt: lastUsedAt)
+        return AccessKeyRecord(id: id, name: name, prefix: prefix, scopes: scopes, createdAt: createdAt, revokedAt: revokedAt, lastUsedAt: lastUsedAt)
     }
 
     /// SHA-256 of the full presented key: the only thing stored, and the lookup key.
@@ -30,9 +30,9 @@ extension PostgresVaultStore {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    public func createKey(name: String, scopes: [String]) async throws -> (record: APIKeyRecord, plaintext: String) {
+    public func createKey(name: String, scopes: [String]) async throws -> (record: AccessKeyRecord, plaintext: String) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 100, trimmed == name else { throw APIKeyError.invalidName(name) }
+        guard !trimmed.isEmpty, trimmed.count <= 100, trimmed == name else { throw AccessKeyError.invalidName(name) }
         // The prefix is public (shown in listings and logs) so a key can be recognised without revealing it.
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         let prefix = String(Self.randomBytes(8).map { alphabet[Int($0) % alphabet.count] })
@@ -47,12 +47,12 @@ extension PostgresVaultStore {
                 """, logger: logger)
             for try await row in rows { return (try Self.decodeKey(row), plaintext) }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw APIKeyError.duplicateName(name)
+            throw AccessKeyError.duplicateName(name)
         }
         throw VaultStoreError.invalidArgument("INSERT INTO api_keys returned no row")
     }
 
-    public func authenticate(_ presented: String) async throws -> APIKeyRecord? {
+    public func authenticate(_ presented: String) async throws -> AccessKeyRecord? {
         // Keys we issue are about 60 characters; anything else is not ours and costs no query.
         guard presented.hasPrefix("svk_"), presented.utf8.count <= 128 else { return nil }
         // Lookup by hash: comparing the presented key itself never happens, so there is no timing signal about it.
@@ -72,9 +72,9 @@ extension PostgresVaultStore {
         return nil
     }
 
-    public func listKeys() async throws -> [APIKeyRecord] {
+    public func listKeys() async throws -> [AccessKeyRecord] {
         let rows = try await client.query("SELECT \(unescaped: Self.keyColumns) FROM api_keys ORDER BY created_at, name", logger: logger)
-        var keys: [APIKeyRecord] = []
+        var keys: [AccessKeyRecord] = []
         for try await row in rows { keys.append(try Self.decodeKey(row)) }
         return keys
     }

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The layout of zero-config mode's state directory (`./.session-vault/` by default); no other file knows it.
+public struct StateDirectory: Sendable {
+    /// The directory itself.
+    public let path: String
+
+    public init(_ path: String) {
+        self.path = path
+    }
+
+    /// The private PostgreSQL's data directory (its log goes beside it, as `postgres.log`).
+    public var postgresData: String { "\(path)/postgres" }
+    /// The generated data-key ring, `id:BASE64` (mode 0600).
+    public var dataKeys: String { "\(path)/data-keys" }
+    /// The emulator's demo site with its partner secret (mode 0600), so tokens stay readable across restarts.
+    public var emulatorSite: String { "\(path)/emulator-site.json" }
+    /// What `demo login` reads (mode 0600).
+    public var demoState: String { "\(path)/demo.json" }
+
+    /// Whether a zero-config database was ever created here.
+    public var hasDatabase: Bool { FileManager.default.fileExists(atPath: postgresData) }
+
+    /// Creates the directory with mode 0711: PostgreSQL runs as its own user when we are root and must traverse into
+    /// its data directory; nobody else may list the directory, and every file holding a secret in it is 0600.
+    func create() throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        try fileManager.setAttributes([.posixPermissions: 0o711], ofItemAtPath: path)
+    }
+
+    /// The saved data-key ring, if one was generated before.
+    func savedDataKeys() -> String? {
+        guard let text = try? String(contentsOfFile: dataKeys, encoding: .utf8) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Reads `demo.json` if a zero-config server wrote one.
+    public func loadDemoState() -> DemoState? {
+        guard let data = FileManager.default.contents(atPath: demoState) else { return nil }
+        return try? JSONDecoder().decode(DemoState.self, from: data)
+    }
+
+    /// Writes `demo.json` for people and `demo login`: pretty, sorted, `/` unescaped, mode 0600.
+    func writeDemoState(_ state: DemoState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try writePrivate(String(decoding: try encoder.encode(state), as: UTF8.self) + "\n", to: demoState)
+    }
+
+    /// Replaces `path` with `text`, created with mode 0600.
+    func writePrivate(_ text: String, to path: String) throws {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: path) { try fileManager.removeItem(atPath: path) }
+        guard fileManager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+    }
+}
+
+/// What `demo login` reads to find the server, the emulator and a demo access key.
+public struct DemoState: Codable, Sendable {
+    public var serverURL: String
+    public var emulatorURL: String
+    /// The demo site's Gigya API key.
+    public var siteAPIKey: String
+    /// session-vault's own access key, with every scope.
+    public var accessKey: String
+}

@@ -1,0 +1,128 @@
+public import AsyncHTTPClient
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import ServiceLifecycle
+import PostgresNIO
+import VaultCore
+
+/// session-vault as Hummingbird runs it: the router over the built parts, and the services that run beside it.
+///
+/// Services, in start order (graceful shutdown stops them in reverse): the database pool, the outbound HTTP client,
+/// then, once the startup checks have passed, the workers and the replay-key janitor; the HTTP server last.
+public struct VaultApplication: ApplicationProtocol {
+    public typealias Responder = RouterResponder<VaultRequestContext>
+
+    /// The parts the application was built from, for the operator commands and the tests.
+    public let vault: Vault
+    public let responder: Responder
+    public let configuration: ApplicationConfiguration
+    public let logger: Logger
+    public let services: [any Service]
+    public let processesRunBeforeServerStart: [@Sendable () async throws -> Void]
+    let onListening: @Sendable (_ url: String, _ vault: Vault) async -> Void
+
+    public func onServerRunning(_ channel: any Channel) async {
+        let url = "http://\(vault.settings.host):\(channel.localAddress?.port ?? vault.settings.port)"
+        logger.notice("session-vault listening", metadata: ["url": "\(url)", "sites": "\(vault.sites.apiKeys)"])
+        await onListening(url, vault)
+    }
+
+    /// Runs `body` with only the database pool running (no checks, no workers, no HTTP server): the operator commands'
+    /// way in, since `migrate` must work on a schema the startup checks would refuse.
+    public func withDatabase<T: Sendable>(_ body: (Vault) async throws -> T) async throws -> T {
+        let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await vault.postgres.run() }
+            defer { group.cancelAll() }
+            do {
+                return .success(try await body(vault))
+            } catch {
+                return .failure(error)
+            }
+        }
+        try? await vault.httpClient.shutdown()
+        return try result.get()
+    }
+
+    /// Runs `body` with every service running and the startup checks passed, but no listening socket: the tests' way
+    /// in. Requests go through `test(_:)`'s router client; `body` returns before the services are shut down.
+    public func withServices<T: Sendable>(_ body: (Vault) async throws -> T) async throws -> T {
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let result: Result<T, any Error>
+            do {
+                for process in processesRunBeforeServerStart { try await process() }
+                result = .success(try await body(vault))
+            } catch {
+                result = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try result.get()
+        }
+    }
+}
+
+/// Builds session-vault from its settings: the one seam `serve`, zero-config mode, the operator commands, the
+/// benchmarks and the tests all go through.
+///
+/// - Parameters:
+///   - settings: at least a database and a data-key ring; `serve` also requires a site (`checkProductionComplete()`),
+///     the operator commands do not.
+///   - poolLogger: the pool's background logger; one-shot commands quiet it.
+///   - onListening: runs once the port is bound, with the server's URL.
+public func buildApplication(
+    _ settings: ServerSettings,
+    logger: Logger,
+    poolLogger: Logger? = nil,
+    onListening: @escaping @Sendable (_ url: String, _ vault: Vault) async -> Void = { _, _ in }
+) throws -> VaultApplication {
+    let vault = try Vault(settings: settings, logger: logger, poolLogger: poolLogger ?? logger)
+    let gate = StartupGate()
+    var services: [any Service] = [vault.postgres, HTTPClientService(client: vault.httpClient)]
+    if settings.workers > 0 {
+        services.append(AfterStartupChecks(gate: gate, service: vault.makeWorker(settings: settings.worker, logger: logger)))
+    }
+    services.append(AfterStartupChecks(gate: gate, service: ReplayKeyJanitor(inbox: vault.store, logger: logger)))
+    return VaultApplication(
+        vault: vault,
+        responder: buildRouter(vault).buildResponder(),
+        configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "session-vault"),
+        logger: logger,
+        services: services,
+        processesRunBeforeServerStart: [
+            {
+                // Checked before anything is served or claimed: no worker ever touches an unchecked schema.
+                try await vault.checkStartup(logger: logger)
+                gate.open()
+            }
+        ],
+        onListening: onListening
+    )
+}
+
+/// The routes of session-vault; no `/_emulator` route ever lives here.
+func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
+    let router = Router(context: VaultRequestContext.self)
+    router.add(middleware: LogRequestsMiddleware(.info))
+    if !vault.settings.corsOrigins.isEmpty {
+        router.add(middleware: CallbackCORSMiddleware(origins: Set(vault.settings.corsOrigins)))
+    }
+    let authenticator = AccessKeyAuthenticator(keys: vault.store)
+    LoginCallbackController(intake: vault.intake, inbox: vault.store).addRoutes(to: router, authenticator: authenticator)
+    SessionsController(service: vault.sessions).addRoutes(to: router, authenticator: authenticator)
+    OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
+        .addRoutes(to: router)
+    return router
+}
+
+/// AsyncHTTPClient's client is not a `Service`: this shuts it down on graceful shutdown.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,132 @@
+public import AsyncHTTPClient
+import GigyaClient
+import GigyaKit
+public import Logging
+import Metrics
+public import PostgresNIO
+public import Prometheus
+public import VaultCore
+public import VaultStore
+
+/// Everything session-vault is made of, built from its settings and not yet running: the database pool, the store
+/// and migrator over it, the sites with their Gigya clients, the metrics registry and the domain services.
+///
+/// `buildApplication(_:logger:onListening:)` makes one; the server, the operator commands and the tests reach the
+/// parts through it, so there is one assembly of the program.
+public struct Vault: Sendable {
+    public let settings: ServerSettings
+    /// The connection pool; a `Service` the application runs.
+    public let postgres: PostgresClient
+    public let store: PostgresVaultStore
+    public let migrator: Migrator
+    public let sites: SiteDirectory
+    /// The outbound HTTP client every site's Gigya client shares; shut down with the application.
+    public let httpClient: HTTPClient
+    /// This application's own registry: two servers in one process never share series.
+    public let registry: PrometheusCollectorRegistry
+    public let metrics: VaultMetrics
+    public let intake: LoginIntake
+    public let sessions: SessionService
+    /// `host:port` of the database, for messages about reaching it.
+    public let databaseTarget: String
+
+    /// Builds the parts; nothing connects or runs yet.
+    init(settings: ServerSettings, logger: Logger, poolLogger: Logger) throws {
+        guard let databaseURL = settings.databaseURL else { throw SettingsError.incomplete(missing: ["DATABASE_URL"]) }
+        guard let dataKeys = settings.dataKeys else { throw SettingsError.incomplete(missing: ["DATA_KEYS"]) }
+        let configuration = try DatabaseURL.configuration(from: databaseURL)
+        let keyRing = try DataKeyRing.parse(dataKeys)
+        let migrations = try Migrator.load(directory: Migrator.locateDirectory(explicit: settings.sqlDirectory))
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let metrics = VaultMetrics(factory: factory)
+        // Made last, after everything else that can throw: a client never shut down traps in debug builds.
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let sites: SiteDirectory
+        do {
+            sites = try SiteDirectory(
+                settings.sites.map { site in
+                    try Self.makeSite(
+                        site, window: settings.signatureWindowSeconds, timeout: settings.gigyaTimeout, httpClient: httpClient, metrics: factory,
+                        logger: logger
+                    )
+                }
+            )
+        } catch {
+            try? httpClient.syncShutdown()
+            throw error
+        }
+        let postgres = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
+        let store = PostgresVaultStore(client: postgres, keyRing: keyRing, logger: logger)
+        self.settings = settings
+        self.postgres = postgres
+        self.store = store
+        self.migrator = Migrator(client: postgres, migrations: migrations, logger: logger)
+        self.sites = sites
+        self.httpClient = httpClient
+        self.registry = registry
+        self.metrics = metrics
+        self.intake = LoginIntake(
+            sites: sites, batcher: IntakeBatcher(inbox: store, maxBatch: settings.intakeMaxBatch, metrics: metrics), inbox: store, metrics: metrics
+        )
+        self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
+        self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
+    }
+
+    /// A worker over this store and these sites; the application registers one with `settings.worker`.
+    public func makeWorker(settings: WorkerSettings, logger: Logger) -> SessionWorker {
+        SessionWorker(inbox: store, sites: sites, settings: settings, metrics: metrics, logger: logger)
+    }
+
+    /// Whether the database answers and the schema is current.
+    public func readiness() async -> ReadinessReport {
+        guard await store.isReachable() else { return ReadinessReport(ready: false, database: "unreachable", schema: "unknown") }
+        do {
+            switch try await migrator.status() {
+            case .upToDate(let version):
+                return ReadinessReport(ready: true, database: "reachable", schema: "current (\(version))")
+            case .pending(let migrations):
+                return ReadinessReport(ready: false, database: "reachable", schema: "pending: \(migrations.map(\.version))")
+            case .inconsistent(let reason):
+                return ReadinessReport(ready: false, database: "reachable", schema: "inconsistent: \(reason)")
+            }
+        } catch {
+            return ReadinessReport(ready: false, database: "reachable", schema: "unknown")
+        }
+    }
+
+    /// Builds one site: the verifier for its login results (partner secret) and its signed REST client.
+    static func makeSite(
+        _ site: SiteSettings,
+        window: Int64,
+        timeout: Duration,
+        httpClient: HTTPClient,
+        metrics: any MetricsFactory,
+        logger: Logger
+    ) throws -> GigyaSite {
+        let partnerSecret = try secret(site.secret, key: "gigya.secret", site: site.apiKey)
+        let signingSecret = try site.userSecret.map { try secret($0, key: "gigya.userSecret", site: site.apiKey) }
+        let configuration = GigyaSiteConfiguration(
+            apiKey: site.apiKey,
+            secret: signingSecret ?? partnerSecret,
+            userKey: site.userKey,
+            partnerSecret: signingSecret == nil ? nil : partnerSecret,
+            apiDomain: site.apiDomain,
+            baseURL: site.baseURL,
+            timeout: timeout
+        )
+        return GigyaSite(
+            apiKey: site.apiKey,
+            verifier: LoginSignatureVerifier(secret: partnerSecret, windowSeconds: window),
+            gigya: GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger)
+        )
+    }
+
+    private static func secret(_ base64: String, key: String, site: String) throws -> GigyaSecret {
+        do {
+            return try GigyaSecret(base64: base64)
+        } catch {
+            throw SettingsError.invalid(key: key, reason: "the secret of site \(site) is not valid base64")
+        }
+    }
+}
