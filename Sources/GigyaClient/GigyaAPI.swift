@@ -2,15 +2,15 @@ public import GigyaKit
 
 /// The one Gigya capability the login pipeline needs: a user's provider session, tokens decrypted.
 public protocol GigyaSessionSource: Sendable {
-    /// `socialize.getSessionInfo` for one provider, tokens decrypted (protocol.md §4).
+    /// `socialize.getSessionInfo` for one provider, tokens decrypted (docs/gigya-protocol.md §4).
     func getSessionInfo(uid: String, provider: String) async throws(GigyaCallError) -> ProviderSession
 }
 
 /// Every Gigya REST call session-vault makes; tools use it whole, the domain depends on the capability it needs.
 public protocol GigyaAPI: GigyaSessionSource {
-    /// `socialize.setUID`: links the Gigya UID to the site's own user id (protocol.md §3).
+    /// `socialize.setUID`: links the Gigya UID to the site's own user id (docs/gigya-protocol.md §3).
     func setUID(uid: String, siteUID: String) async throws(GigyaCallError)
-    /// `socialize.notifyRegistration`: the recommended way to link a new user's site id (protocol.md §3).
+    /// `socialize.notifyRegistration`: the recommended way to link a new user's site id (docs/gigya-protocol.md §3).
     func notifyRegistration(uid: String, siteUID: String) async throws(GigyaCallError)
     /// `socialize.getUserInfo` for a Gigya UID or a linked site UID.
     func getUserInfo(uid: String) async throws(GigyaCallError) -> GigyaUserInfo

@@ -2,7 +2,7 @@ public import GigyaKit
 
 /// Why a Gigya call failed; carries evidence (codes, call ids, reasons), never a secret, signature or token.
 public enum GigyaCallError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Gigya answered with a non-success `errorCode` (protocol.md §5).
+    /// Gigya answered with a non-success `errorCode` (docs/gigya-protocol.md §5).
     case gigya(code: Int, message: String, details: String?, callId: String?)
     /// The request never got a usable answer: connection refused or dropped, TLS failure, HTTP 5xx.
     case transport(String)
@@ -10,7 +10,7 @@ public enum GigyaCallError: Error, Sendable, Equatable, CustomStringConvertible 
     case timeout
     /// The answer was not a Gigya JSON response, or failed a check (such as `providerUIDSig`).
     case invalidResponse(String)
-    /// An encrypted field could not be decrypted with the partner secret (protocol.md §4).
+    /// An encrypted field could not be decrypted with the partner secret (docs/gigya-protocol.md §4).
     case decryption(String)
 
     /// What a caller should do: Gigya codes use GigyaKit's table; transport failures and timeouts are worth retrying.

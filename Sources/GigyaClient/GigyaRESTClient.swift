@@ -9,7 +9,7 @@ import Synchronization
 
 /// The signed REST client: every call POSTed form-encoded and signed, with timeouts, backoff, clock and data-centre correction.
 public final class GigyaRESTClient: GigyaAPI {
-    /// The `sdk` parameter sent with every call (protocol.md §1.2).
+    /// The `sdk` parameter sent with every call (docs/gigya-protocol.md §1.2).
     public static let sdkName = RequestSigner.defaultSDK
 
     /// The site this client calls.
@@ -31,7 +31,7 @@ public final class GigyaRESTClient: GigyaAPI {
     /// What the client has learned from Gigya: the clock offset (403002) and the data centre (301001).
     private let learned: Learned
 
-    /// Corrections that outlive a call, like the Java SDK's `timestampOffsetSec` (protocol.md §1.5).
+    /// Corrections that outlive a call, like the Java SDK's `timestampOffsetSec` (docs/gigya-protocol.md §1.5).
     package struct LearnedState: Sendable, Equatable {
         /// Seconds added to the local clock to get Gigya's.
         package var clockOffsetSeconds: Int64
@@ -73,7 +73,7 @@ public final class GigyaRESTClient: GigyaAPI {
     // MARK: GigyaAPI
 
     public func getSessionInfo(uid: String, provider: String) async throws(GigyaCallError) -> ProviderSession {
-        // PKCS7 always: the ZEROS edge case is undocumented (protocol.md §4, §9.3).
+        // PKCS7 always: the ZEROS edge case is undocumented (docs/gigya-protocol.md §4, §9.3).
         let body = try await call(
             method: "socialize.getSessionInfo",
             params: ["UID": uid, "provider": provider, "paddingMode": PaddingMode.pkcs7.rawValue]
@@ -128,7 +128,7 @@ public final class GigyaRESTClient: GigyaAPI {
         return signedRequest(method: method, params: params, timestamp: correctedClock.now(), nonce: nonceSource(milliseconds))
     }
 
-    /// Where a method goes: the base URL override, else `https://<ns>.<learned apiDomain>` (always https, protocol.md §1.1).
+    /// Where a method goes: the base URL override, else `https://<ns>.<learned apiDomain>` (always https, docs/gigya-protocol.md §1.1).
     package func endpoint(for method: String) -> GigyaEndpoint {
         if let baseURL = site.baseURL {
             return GigyaEndpoint(method: method, baseURL: baseURL)
@@ -136,12 +136,12 @@ public final class GigyaRESTClient: GigyaAPI {
         return GigyaEndpoint(method: method, apiDomain: learned.withLock { $0.apiDomain }, scheme: "https")
     }
 
-    /// Keeps Gigya's clock offset for every later call (protocol.md §1.5).
+    /// Keeps Gigya's clock offset for every later call (docs/gigya-protocol.md §1.5).
     package func adopt(clockOffsetSeconds: Int64) {
         learned.withLock { $0.clockOffsetSeconds = clockOffsetSeconds }
     }
 
-    /// Sends every later call to the data centre a 301001 named (protocol.md §6); returns the normalised domain.
+    /// Sends every later call to the data centre a 301001 named (docs/gigya-protocol.md §6); returns the normalised domain.
     @discardableResult
     package func adopt(apiDomain: String) -> String {
         let domain = DataCenter(apiDomain).apiDomain
@@ -242,7 +242,7 @@ public final class GigyaRESTClient: GigyaAPI {
                 "gigya call answered without a Gigya body",
                 metadata: ["gigya.method": "\(method)", "attempt": "\(attempt)", "httpStatus": "\(status.code)"]
             )
-            // An unparseable 2xx body is retried: Gigya's real answers always carry JSON with httpStatusCodes=false (protocol.md
+            // An unparseable 2xx body is retried: Gigya's real answers always carry JSON with httpStatusCodes=false (docs/gigya-protocol.md
             // §1.2, §5), so it is a proxy or a cut answer; a 4xx without Gigya JSON is a wrong URL and cannot improve.
             return .failure(
                 .invalidResponse("HTTP \(status.code), body is not a Gigya JSON object"),

@@ -44,10 +44,10 @@ public struct GigyaSiteConfiguration: Sendable {
     public var apiKey: String
     /// The partner secret, or the user key's secret when `userKey` is set; it signs every request.
     public var secret: GigyaSecret
-    /// A user or application key, sent and signed as `userKey` (protocol.md §1.2).
+    /// A user or application key, sent and signed as `userKey` (docs/gigya-protocol.md §1.2).
     public var userKey: String?
     /// The partner secret for decrypting getSessionInfo tokens and checking `providerUIDSig` when `secret` is a user key's
-    /// (Gigya encrypts with the partner secret, protocol.md §4); nil means `secret` is the partner secret.
+    /// (Gigya encrypts with the partner secret, docs/gigya-protocol.md §4); nil means `secret` is the partner secret.
     public var partnerSecret: GigyaSecret?
     /// The data centre's API domain (`us1.gigya.com`) or name (`eu1`).
     public var apiDomain: String

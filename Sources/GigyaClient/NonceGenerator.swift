@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Nonces unique per request: milliseconds, a process-wide counter and random digits (protocol.md §1.2; Gigya rejects a
+/// Nonces unique per request: milliseconds, a process-wide counter and random digits (docs/gigya-protocol.md §1.2; Gigya rejects a
 /// repeated nonce with 403004, so two requests in the same millisecond must still differ).
 final class NonceGenerator: Sendable {
     /// Counts nonces handed out.

@@ -14,9 +14,9 @@ package enum RetryStep: Sendable, Equatable {
     case finish
     /// Wait a jittered backoff, then try again.
     case backoff
-    /// Adopt this clock offset (seconds to add to the local clock), then try again at once (protocol.md §1.5).
+    /// Adopt this clock offset (seconds to add to the local clock), then try again at once (docs/gigya-protocol.md §1.5).
     case correctClock(offsetSeconds: Int64)
-    /// Adopt this API domain, then try again at once (protocol.md §6).
+    /// Adopt this API domain, then try again at once (docs/gigya-protocol.md §6).
     case switchDataCenter(apiDomain: String)
 }
 

@@ -1,7 +1,7 @@
 import GigyaKit
 
 /// Turns a getSessionInfo body into a `ProviderSession`: decrypts with the partner secret whenever `IV` is present and checks
-/// `providerUIDSig` when Gigya signed the ids (protocol.md §4). Built once per client: the cipher is keyed once.
+/// `providerUIDSig` when Gigya signed the ids (docs/gigya-protocol.md §4). Built once per client: the cipher is keyed once.
 struct SessionDecoder: Sendable {
     /// Keys the `providerUIDSig` check.
     let partnerSecret: GigyaSecret
@@ -40,7 +40,7 @@ struct SessionDecoder: Sendable {
             providerUID: payload.providerUID
         )
         guard let iv = payload.IV, !iv.isEmpty else {
-            // No IV: Gigya sent the fields in clear (protocol.md §4, §9.4).
+            // No IV: Gigya sent the fields in clear (docs/gigya-protocol.md §4, §9.4).
             return session
         }
         let cipher: TokenCipher
@@ -66,7 +66,7 @@ struct SessionDecoder: Sendable {
         }
     }
 
-    /// `authToken` is encrypted only under `encryptAll` (protocol.md §4); a token that is not a valid PKCS7 ciphertext under
+    /// `authToken` is encrypted only under `encryptAll` (docs/gigya-protocol.md §4); a token that is not a valid PKCS7 ciphertext under
     /// this key and IV is the provider's plain token.
     private func decryptIfEncrypted(_ value: String?, iv: String, cipher: TokenCipher) -> String? {
         guard let value, !value.isEmpty else {

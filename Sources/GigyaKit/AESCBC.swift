@@ -1,7 +1,7 @@
 import Crypto
 import _CryptoExtras
 
-/// The one place that touches `AES._CBC`, which is underscored API in `_CryptoExtras` (STYLE.md, known traps).
+/// The one place that touches `AES._CBC`, which is underscored API in `_CryptoExtras`: a future rename touches one file.
 enum AESCBC {
     /// The direction of the cipher.
     enum Operation {

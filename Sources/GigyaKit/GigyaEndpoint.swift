@@ -1,6 +1,6 @@
 import Foundation
 
-/// A Gigya data centre: the API domain an API key is served from (protocol.md §6).
+/// A Gigya data centre: the API domain an API key is served from (docs/gigya-protocol.md §6).
 public struct DataCenter: Sendable, Hashable, CustomStringConvertible {
     /// The API domain, such as `us1.gigya.com` or `cn1.gigya-api.cn`.
     public let apiDomain: String
@@ -36,7 +36,7 @@ public struct DataCenter: Sendable, Hashable, CustomStringConvertible {
     public var description: String { apiDomain }
 }
 
-/// Where a Gigya REST method is sent: `<scheme>://<ns>.<apiDomain>/<ns>.<method>` (protocol.md §1.1).
+/// Where a Gigya REST method is sent: `<scheme>://<ns>.<apiDomain>/<ns>.<method>` (docs/gigya-protocol.md §1.1).
 public struct GigyaEndpoint: Sendable, Hashable {
     /// The full method name, namespace included (`getUserInfo` becomes `socialize.getUserInfo`).
     public let method: String
@@ -83,7 +83,7 @@ public struct GigyaEndpoint: Sendable, Hashable {
         self.url = String(base) + path
     }
 
-    /// Strips a leading `/`, then splits off the namespace, defaulting to `socialize` (protocol.md §1.1).
+    /// Strips a leading `/`, then splits off the namespace, defaulting to `socialize` (docs/gigya-protocol.md §1.1).
     static func split(_ rawMethod: String) -> (namespace: String, method: String) {
         var method = Substring(rawMethod)
         while method.hasPrefix("/") {

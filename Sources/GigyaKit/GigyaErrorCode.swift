@@ -1,4 +1,4 @@
-/// What a caller should do about a Gigya `errorCode` (protocol.md §1.5, §5).
+/// What a caller should do about a Gigya `errorCode` (docs/gigya-protocol.md §1.5, §5).
 public enum GigyaErrorDisposition: String, Sendable, Hashable {
     /// The call succeeded (0, 2000xx "responses", 206001/206002).
     case success
@@ -93,7 +93,7 @@ public struct GigyaErrorCode: RawRepresentable, Hashable, Sendable, CustomString
     /// 504002: request timeout.
     public static let requestTimeout = Self(rawValue: 504_002)
 
-    /// Every code of the protocol.md §5 table.
+    /// Every code of the docs/gigya-protocol.md §5 table.
     public static let known: [GigyaErrorCode] = [
         .ok, .dataPending, .operationCanceled, .okWithErrors, .accountsLinked, .okWithLoginIdentifierExists,
         .accountPendingRegistration, .accountPendingVerification, .accountMissingLoginID, .invalidDataCenter,
@@ -104,7 +104,7 @@ public struct GigyaErrorCode: RawRepresentable, Hashable, Sendable, CustomString
         .generalDatabaseError, .timeout, .requestTimeout,
     ]
 
-    /// Gigya's `errorMessage` text for the code (names from protocol.md §5).
+    /// Gigya's `errorMessage` text for the code (names from docs/gigya-protocol.md §5).
     public var message: String {
         switch rawValue {
         case 0: "OK"
@@ -173,8 +173,8 @@ public struct GigyaErrorCode: RawRepresentable, Hashable, Sendable, CustomString
     /// What to do about the code.
     ///
     /// Retryable: 100001 (its message asks to query again), 403048 and 409030, 500000/500001/500028, 504001/504002
-    /// (the community Node client retries 500001, 504001, 409030 and 403048, protocol.md §1.5; the other server errors and
-    /// timeouts are transient by nature). 2000xx and 206001/206002 are "responses", not errors (protocol.md §5).
+    /// (the community Node client retries 500001, 504001, 409030 and 403048, docs/gigya-protocol.md §1.5; the other server errors and
+    /// timeouts are transient by nature). 2000xx and 206001/206002 are "responses", not errors (docs/gigya-protocol.md §5).
     public var disposition: GigyaErrorDisposition {
         switch rawValue {
         case 0, 200_001, 200_008, 200_009, 200_010, 206_001, 206_002: .success

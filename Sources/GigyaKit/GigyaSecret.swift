@@ -17,9 +17,9 @@ public enum GigyaSecretError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// A partner or user-key secret: the base64-decoded HMAC-SHA1 key, with its key schedule computed once.
 ///
-/// Every Gigya signature is `base64(HMAC-SHA1(base64decode(secret), UTF-8(text)))` (protocol.md §1.3, §2).
+/// Every Gigya signature is `base64(HMAC-SHA1(base64decode(secret), UTF-8(text)))` (docs/gigya-protocol.md §1.3, §2).
 public struct GigyaSecret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// The decoded key bytes; internal so only `TokenCipher` (which keys AES with them, protocol.md §4) can reach them.
+    /// The decoded key bytes; internal so only `TokenCipher` (which keys AES with them, docs/gigya-protocol.md §4) can reach them.
     let keyBytes: [UInt8]
     /// The HMAC key schedule, done once: SHA-1 chaining values that have absorbed `K ^ ipad` and `K ^ opad`.
     private let keyed: KeyedSHA1
@@ -52,7 +52,7 @@ public struct GigyaSecret: Sendable, CustomStringConvertible, CustomDebugStringC
         Base64.encode(keyed.mac(message))
     }
 
-    /// The base64 HMAC-SHA1 of raw bytes (a webhook body, protocol.md §7).
+    /// The base64 HMAC-SHA1 of raw bytes (a webhook body, docs/gigya-protocol.md §7).
     public func signature(forBytes message: some DataProtocol) -> String {
         Base64.encode(keyed.mac(bytes: message))
     }
@@ -112,7 +112,7 @@ struct KeyedSHA1: Sendable {
         self.outer = outer
     }
 
-    /// The MAC of the UTF-8 of `first`, then `second` and `third` when given, each joined by `_` (protocol.md §2).
+    /// The MAC of the UTF-8 of `first`, then `second` and `third` when given, each joined by `_` (docs/gigya-protocol.md §2).
     @inline(__always)
     func mac(_ first: String, _ second: String? = nil, _ third: String? = nil) -> SHA1Digest {
         let joinedLength = first.utf8.count + (second.map { 1 + $0.utf8.count } ?? 0) + (third.map { 1 + $0.utf8.count } ?? 0)

@@ -37,17 +37,17 @@ public enum SignatureFailure: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// Checks the signatures Gigya hands to the browser (`UIDSignature`, friend and `providerUIDSig`).
 ///
-/// Unlike the official SDKs (protocol.md §2), it always enforces a time window and compares in constant time.
+/// Unlike the official SDKs (docs/gigya-protocol.md §2), it always enforces a time window and compares in constant time.
 /// Checks run in a fixed order: malformed input, then the time window, then the signature.
 public struct LoginSignatureVerifier: Sendable {
-    /// The partner secret (user-key secrets never sign a `UIDSignature`, protocol.md §2).
+    /// The partner secret (user-key secrets never sign a `UIDSignature`, docs/gigya-protocol.md §2).
     public let secret: GigyaSecret
     /// The largest accepted `|now - timestamp|`, in seconds.
     public let windowSeconds: Int64
     /// The source of "now".
     public let clock: any WallClock
 
-    /// Creates a verifier; the docs' five minutes is the default window (protocol.md §9.2).
+    /// Creates a verifier; the docs' five minutes is the default window (docs/gigya-protocol.md §9.2).
     public init(secret: GigyaSecret, windowSeconds: Int64 = 300, clock: any WallClock = SystemWallClock()) {
         self.secret = secret
         self.windowSeconds = windowSeconds
@@ -119,7 +119,7 @@ public struct LoginSignatureVerifier: Sendable {
         }
     }
 
-    /// Parses 1 to 18 ASCII digits (protocol.md §2: `signatureTimestamp` is integer seconds); nil otherwise.
+    /// Parses 1 to 18 ASCII digits (docs/gigya-protocol.md §2: `signatureTimestamp` is integer seconds); nil otherwise.
     static func parseSeconds(_ text: String) -> Int64? {
         var value: Int64 = 0
         var count = 0

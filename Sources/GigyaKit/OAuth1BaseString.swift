@@ -1,12 +1,12 @@
 import Foundation
 
-/// The OAuth1-style text that Gigya REST requests are signed over (protocol.md §1.3).
+/// The OAuth1-style text that Gigya REST requests are signed over (docs/gigya-protocol.md §1.3).
 public enum OAuth1BaseString {
     /// `UPPER(method) & enc(normalizedURL) & enc(query)`, where the query joins `key=enc(value)` in UTF-8 byte order of the keys.
     ///
     /// `url` is the URL as sent: scheme and host are lower-cased, a default port (80 for http, 443 for https) is dropped,
     /// any other port is kept (the Java SDK's behaviour, vector `port_normalization_java`), and a query or fragment is ignored.
-    /// `params` must not hold `sig`; an empty value is signed as `key=` (protocol.md §1.3). Values are encoded here and
+    /// `params` must not hold `sig`; an empty value is signed as `key=` (docs/gigya-protocol.md §1.3). Values are encoded here and
     /// the whole query again, so `a b` appears as `a%2520b`.
     public static func build(httpMethod: String, url: String, params: [String: String]) -> String {
         let query = canonicalQuery(params)
@@ -27,7 +27,7 @@ public enum OAuth1BaseString {
         return query
     }
 
-    /// Keys in code-point order, so `UID` sorts before `apiKey` (protocol.md §1.3).
+    /// Keys in code-point order, so `UID` sorts before `apiKey` (docs/gigya-protocol.md §1.3).
     static func sortedKeys(_ params: [String: String]) -> [String] {
         params.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }

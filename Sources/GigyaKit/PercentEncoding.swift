@@ -1,4 +1,4 @@
-/// RFC 3986 percent-encoding as every Gigya SDK applies it when signing (protocol.md §1.3).
+/// RFC 3986 percent-encoding as every Gigya SDK applies it when signing (docs/gigya-protocol.md §1.3).
 public enum PercentEncoding {
     /// Whether each ASCII byte is unreserved (`A-Z a-z 0-9 - . _ ~`).
     private static let unreserved: [Bool] = (0..<256).map { byte in

@@ -1,4 +1,4 @@
-/// A signed REST call, ready to POST as a form (protocol.md §1.2).
+/// A signed REST call, ready to POST as a form (docs/gigya-protocol.md §1.2).
 public struct SignedRequest: Sendable, Equatable {
     /// The URL to POST to.
     public let url: String
@@ -17,7 +17,7 @@ public struct SignedRequest: Sendable, Equatable {
     }
 }
 
-/// Signs REST calls exactly as SAP's server SDKs do (protocol.md §1.2, §1.3).
+/// Signs REST calls exactly as SAP's server SDKs do (docs/gigya-protocol.md §1.2, §1.3).
 public struct RequestSigner: Sendable {
     /// The site API key.
     public let apiKey: String
@@ -28,7 +28,7 @@ public struct RequestSigner: Sendable {
     /// The `sdk` parameter, unless the caller sets one.
     public let sdk: String
 
-    /// The `sdk` parameter session-vault's own requests carry (protocol.md §1.2).
+    /// The `sdk` parameter session-vault's own requests carry (docs/gigya-protocol.md §1.2).
     public static let defaultSDK = "session-vault_1.0"
 
     /// Creates a signer.
@@ -42,7 +42,7 @@ public struct RequestSigner: Sendable {
     /// Adds `apiKey`, `userKey`, `format`, `httpStatusCodes`, `sdk`, `timestamp` and `nonce`, then signs (`sig`).
     ///
     /// `format=json`, `httpStatusCodes=false` and `sdk` are defaults the caller's params can override; `url` is the URL
-    /// the request goes to, and its scheme is part of the signature (http and https sign differently, protocol.md §1.3).
+    /// the request goes to, and its scheme is part of the signature (http and https sign differently, docs/gigya-protocol.md §1.3).
     public func sign(method: String, params: [String: String], url: String, timestamp: Int64, nonce: String) -> SignedRequest {
         var all = params
         all["sig"] = nil
@@ -67,7 +67,7 @@ public struct RequestSigner: Sendable {
         return SignedRequest(url: url, httpMethod: "POST", params: all, baseString: baseString, signature: signature)
     }
 
-    /// A nonce in the Python SDK's shape: milliseconds followed by random digits (protocol.md §1.2).
+    /// A nonce in the Python SDK's shape: milliseconds followed by random digits (docs/gigya-protocol.md §1.2).
     public static func makeNonce(nowMilliseconds: Int64) -> String {
         String(nowMilliseconds) + String(UInt32.random(in: 0..<1_000_000_000))
     }

@@ -1,6 +1,6 @@
 // SHA-1 as specified in FIPS 180-4 §6.1, written out in Swift so the HMAC hot path never touches the heap.
 //
-// It is used only inside HMAC-SHA1 (RFC 2104), which every Gigya signature is (protocol.md §1.3). SHA-1's broken
+// It is used only inside HMAC-SHA1 (RFC 2104), which every Gigya signature is (docs/gigya-protocol.md §1.3). SHA-1's broken
 // collision resistance does not weaken HMAC, whose security rests on the compression function being a PRF.
 //
 // Why not swift-crypto: `Insecure.SHA1` keeps its BoringSSL context in a copy-on-write class, so copying a pre-keyed

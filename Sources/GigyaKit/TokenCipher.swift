@@ -1,4 +1,4 @@
-/// How getSessionInfo pads before encrypting (its `paddingMode` parameter, protocol.md §4).
+/// How getSessionInfo pads before encrypting (its `paddingMode` parameter, docs/gigya-protocol.md §4).
 public enum PaddingMode: String, Sendable, CaseIterable {
     /// PKCS#5, identical to PKCS#7 with 16-byte blocks.
     case pkcs5 = "PKCS5"
@@ -40,7 +40,7 @@ public enum TokenCipherError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// AES-CBC for getSessionInfo's `tokenSecret` and `sessionHandle`, keyed with the decoded partner secret (protocol.md §4).
+/// AES-CBC for getSessionInfo's `tokenSecret` and `sessionHandle`, keyed with the decoded partner secret (docs/gigya-protocol.md §4).
 ///
 /// A standard 32-character partner secret decodes to 24 bytes, so this is usually AES-192-CBC.
 public struct TokenCipher: Sendable {
@@ -90,7 +90,7 @@ public struct TokenCipher: Sendable {
             let count = 16 - bytes.count % 16
             return bytes + [UInt8](repeating: UInt8(count), count: count)
         case .zeros:
-            // .NET `PaddingMode.Zeros` adds no block to aligned input (protocol.md §4); an empty text still needs one block.
+            // .NET `PaddingMode.Zeros` adds no block to aligned input (docs/gigya-protocol.md §4); an empty text still needs one block.
             let count = bytes.isEmpty ? 16 : (16 - bytes.count % 16) % 16
             return bytes + [UInt8](repeating: 0, count: count)
         }

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// The fields every Gigya JSON response carries (protocol.md §5).
+/// The fields every Gigya JSON response carries (docs/gigya-protocol.md §5).
 public struct GigyaResponseStatus: Codable, Sendable, Equatable {
     /// 0 on success; missing means 0, as the Java SDK reads it.
     public var errorCode: Int
@@ -102,7 +102,7 @@ public struct GigyaResponseStatus: Codable, Sendable, Equatable {
     public var code: GigyaErrorCode { GigyaErrorCode(rawValue: errorCode) }
 }
 
-/// getSessionInfo's provider-session fields (protocol.md §4); encrypted fields stay base64 here.
+/// getSessionInfo's provider-session fields (docs/gigya-protocol.md §4); encrypted fields stay base64 here.
 public struct SessionInfoPayload: Codable, Sendable, Equatable {
     /// The provider's access token.
     public var authToken: String?
@@ -199,7 +199,7 @@ public struct SessionInfoPayload: Codable, Sendable, Equatable {
     }
 }
 
-/// The `time` field's format: ISO-8601 UTC with milliseconds, `2018-11-02T19:33:33.883Z` (protocol.md §5).
+/// The `time` field's format: ISO-8601 UTC with milliseconds, `2018-11-02T19:33:33.883Z` (docs/gigya-protocol.md §5).
 public enum GigyaTime {
     /// Formats Unix milliseconds.
     public static func format(unixMilliseconds: Int64) -> String {

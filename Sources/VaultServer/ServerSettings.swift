@@ -8,7 +8,7 @@ public struct SiteSettings: Sendable, Equatable {
     public var apiKey: String
     /// The partner secret (base64): login results are signed and provider tokens encrypted with it.
     public var secret: String
-    /// An application/user key to sign REST calls with instead of the partner secret (protocol.md §1.2).
+    /// An application/user key to sign REST calls with instead of the partner secret (docs/gigya-protocol.md §1.2).
     public var userKey: String?
     /// The user key's secret (base64); required with `userKey`.
     public var userSecret: String?

@@ -116,7 +116,7 @@ struct GigyaCall: AsyncParsableCommand {
 
 /// What `gigya call` prints: encrypted getSessionInfo fields decrypted, and secret-looking values masked.
 enum ResponseMasking {
-    /// The fields getSessionInfo may encrypt under `IV` (protocol.md §4).
+    /// The fields getSessionInfo may encrypt under `IV` (docs/gigya-protocol.md §4).
     static let encryptedFields = ["tokenSecret", "sessionHandle", "authToken"]
 
     /// Decrypts what `IV` covers (a field that does not decrypt is left as sent), then masks unless `showSecrets`.
