@@ -65,17 +65,23 @@ public struct EmbeddedPostgres: Sendable {
     let port: Int?
     let logger: Logger
     let fsync: Bool
+    let maxConnections: Int?
     let searchPath: [String]?
 
     /// - Parameters:
     ///   - port: nil picks a free port (or reuses the port of a server already running on the directory).
     ///   - fsync: false only for throwaway test servers.
+    ///   - maxConnections: PostgreSQL's `max_connections`; nil keeps its default (100). A test server running many
+    ///     applications, each with its own pool, needs more.
     ///   - searchPath: directories to look for `initdb`/`pg_ctl` in; nil means PATH then /usr/lib/postgresql/*/bin.
-    public init(dataDirectory: String, port: Int? = nil, logger: Logger, fsync: Bool = true, searchPath: [String]? = nil) {
+    public init(
+        dataDirectory: String, port: Int? = nil, logger: Logger, fsync: Bool = true, maxConnections: Int? = nil, searchPath: [String]? = nil
+    ) {
         self.dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         self.port = port
         self.logger = logger
         self.fsync = fsync
+        self.maxConnections = maxConnections
         self.searchPath = searchPath
     }
 
@@ -106,6 +112,7 @@ public struct EmbeddedPostgres: Sendable {
             if let port { chosenPort = port } else { chosenPort = try await Self.freePort() }
             var options = ["-c listen_addresses=127.0.0.1", "-c port=\(chosenPort)", "-c unix_socket_directories=\(socketDirectory)"]
             if !fsync { options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"] }
+            if let maxConnections { options += ["-c max_connections=\(maxConnections)"] }
             do {
                 _ = try await CommandRunner.run(
                     binaries.pgCtl, ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options.joined(separator: " "), "start"], as: runAs)

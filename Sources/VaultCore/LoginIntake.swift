@@ -40,6 +40,49 @@ public enum IntakeError: Error, Sendable, Equatable {
     case signature(SignatureFailure)
 }
 
+/// Why a verified login result could not be acknowledged: the store side failed. The answer says whether it may
+/// have been stored; posting the same login result again is always safe (a duplicate gets the same event id).
+public enum IntakeUnavailable: Error, Sendable, Equatable {
+    /// Too many callbacks are waiting for a commit; nothing was stored.
+    case overloaded
+    /// The write failed before anything could commit; nothing was stored.
+    case notStored
+    /// The write failed or timed out while it may have been committing: the callback may have been stored.
+    case outcomeUnknown
+}
+
+/// How intake paces its writes and waits.
+public struct IntakeSettings: Sendable {
+    /// The most login callbacks one intake transaction carries (group commit); 1 means a commit per request.
+    public var maxBatch: Int
+    /// The most callbacks waiting for a commit; beyond it callbacks are refused at once (503 with Retry-After).
+    public var maxQueued: Int
+    /// How long one intake transaction may take before its callbacks are answered `outcomeUnknown`.
+    public var writeDeadline: Duration
+    /// How long any other database call of intake (reading an event) may take.
+    public var readDeadline: Duration
+    /// The most `Prefer: wait` requests waiting at once.
+    public var maxWaiters: Int
+    /// Seconds a replay key outlives the signature window.
+    public var replayMarginSeconds: Int64
+
+    public init(
+        maxBatch: Int = 256,
+        maxQueued: Int = 4096,
+        writeDeadline: Duration = .seconds(10),
+        readDeadline: Duration = .seconds(5),
+        maxWaiters: Int = 1024,
+        replayMarginSeconds: Int64 = 60
+    ) {
+        self.maxBatch = maxBatch
+        self.maxQueued = maxQueued
+        self.writeDeadline = writeDeadline
+        self.readDeadline = readDeadline
+        self.maxWaiters = maxWaiters
+        self.replayMarginSeconds = replayMarginSeconds
+    }
+}
+
 /// Verifies login results and hands accepted ones to the durable inbox; the first step of the one-way flow.
 public struct LoginIntake: Sendable {
     /// Longest accepted UID; Gigya UIDs are 32 hex characters and site UIDs at most 252 ASCII characters.
@@ -48,20 +91,26 @@ public struct LoginIntake: Sendable {
     public static let maxProviderLength = 64
 
     private let sites: SiteDirectory
-    private let batcher: IntakeBatcher
+    private let committer: GroupCommitter<NewLoginEvent, EnqueueOutcome>
     private let inbox: any EventInbox
-    private let replayMarginSeconds: Int64
+    private let settings: IntakeSettings
+    private let signals: FinishedEventSignals
     private let metrics: VaultMetrics
 
-    public init(sites: SiteDirectory, batcher: IntakeBatcher, inbox: any EventInbox, metrics: VaultMetrics, replayMarginSeconds: Int64 = 60) {
+    public init(sites: SiteDirectory, inbox: any EventInbox, settings: IntakeSettings, signals: FinishedEventSignals, metrics: VaultMetrics) {
         self.sites = sites
-        self.batcher = batcher
         self.inbox = inbox
+        self.settings = settings
+        self.signals = signals
         self.metrics = metrics
-        self.replayMarginSeconds = replayMarginSeconds
+        self.committer = GroupCommitter(
+            maxBatch: settings.maxBatch, maxQueued: settings.maxQueued, deadline: settings.writeDeadline,
+            onBatch: { metrics.intakeBatch(size: $0) }, write: { try await inbox.enqueue($0) }
+        )
     }
 
     /// Verifies the login result and, when it holds, records it durably; returns only after the inbox row is committed.
+    /// Throws `IntakeError` for a refused login result (nothing stored) and `IntakeUnavailable` when the store failed.
     public func accept(_ result: LoginResult) async throws -> IntakeReceipt {
         do {
             return try await acceptVerified(result)
@@ -69,6 +118,11 @@ public struct LoginIntake: Sendable {
             metrics.callbackRejected(error)
             throw error
         }
+    }
+
+    /// How long the intake transaction in flight has been running; readiness turns false when it is stuck.
+    public var writeInFlightFor: Duration? {
+        get async { await committer.writeInFlightFor }
     }
 
     private func acceptVerified(_ result: LoginResult) async throws -> IntakeReceipt {
@@ -86,7 +140,7 @@ public struct LoginIntake: Sendable {
             throw IntakeError.signature(error)
         }
         // The replay key lives as long as the window could accept the login result.
-        let expiresAt = Date(timeIntervalSince1970: TimeInterval(timestamp + site.verifier.windowSeconds + replayMarginSeconds))
+        let expiresAt = Date(timeIntervalSince1970: TimeInterval(timestamp + site.verifier.windowSeconds + settings.replayMarginSeconds))
         let event = NewLoginEvent(
             site: site.apiKey,
             uid: result.uid,
@@ -95,14 +149,30 @@ public struct LoginIntake: Sendable {
             replayKey: Self.replayKey(site: site.apiKey, result: result),
             replayExpiresAt: expiresAt
         )
-        switch try await batcher.submit(event) {
+        switch try await commit(event) {
         case .accepted(let eventID):
             metrics.callbackAccepted()
             return IntakeReceipt(eventID: eventID, status: .pending, duplicate: false)
         case .duplicate(let eventID):
             metrics.callbackDuplicate()
-            let existing = try await inbox.event(id: eventID)
+            let existing = (try? await withDeadline(settings.readDeadline) { try await inbox.event(id: eventID) }) ?? nil
             return IntakeReceipt(eventID: eventID, status: existing?.status ?? .pending, duplicate: true)
+        }
+    }
+
+    /// Group-commits one event, turning store failures into what the caller may tell its client.
+    private func commit(_ event: NewLoginEvent) async throws -> EnqueueOutcome {
+        do {
+            return try await committer.submit(event)
+        } catch GroupCommitError.overloaded {
+            metrics.callbackUnavailable("overloaded")
+            throw IntakeUnavailable.overloaded
+        } catch GroupCommitError.deadlineExceeded, VaultStoreError.commitOutcomeUnknown {
+            metrics.callbackUnavailable("outcome_unknown")
+            throw IntakeUnavailable.outcomeUnknown
+        } catch {
+            metrics.callbackUnavailable("not_stored")
+            throw IntakeUnavailable.notStored
         }
     }
 
@@ -141,14 +211,20 @@ public struct LoginIntake: Sendable {
         return Array(hasher.finalize())
     }
 
-    /// Waits up to `timeout` for the event to reach `stored` or `failed`, returning its latest state.
-    public func awaitOutcome(eventID: UUID, timeout: Duration, pollInterval: Duration = .milliseconds(50)) async throws -> LoginEvent? {
+    /// Waits up to `timeout` for the event to reach `stored` or `failed`, returning its latest state and whether it
+    /// waited at all (false when the most waiters were already waiting: the answer is then the current state).
+    /// The database is read when the event is announced (or once a second should announcements be lost), not polled.
+    public func awaitOutcome(eventID: UUID, timeout: Duration) async throws -> (event: LoginEvent?, waited: Bool) {
+        let read = { [inbox, settings] in try await withDeadline(settings.readDeadline) { try await inbox.event(id: eventID) } }
+        guard let subscription = signals.subscribe(eventID) else { return (try await read(), false) }
+        defer { subscription.cancel() }
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
-            let event = try await inbox.event(id: eventID)
-            guard let event, event.status != .stored, event.status != .failed else { return event }
-            if ContinuousClock.now >= deadline { return event }
-            try await Task.sleep(for: pollInterval)
+            let event = try await read()
+            guard let event, event.status != .stored, event.status != .failed else { return (event, true) }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return (event, true) }
+            await subscription.next(timeout: min(remaining, .seconds(1)))
         }
     }
 }

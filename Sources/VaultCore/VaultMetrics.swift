@@ -41,6 +41,10 @@ public struct VaultMetrics: Sendable {
         }
     }
 
+    func callbackUnavailable(_ reason: String) {
+        Counter(label: "vault_login_callbacks_unavailable_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
     func intakeBatch(size: Int) {
         Recorder(label: "vault_intake_batch_size", dimensions: [], aggregate: true, factory: factory).record(size)
     }

@@ -11,7 +11,7 @@ public enum ZeroConfig {
     public static func serve(settings: ServerSettings, logger: Logger) async throws {
         guard settings.isZeroConfig else {
             try settings.checkProductionComplete()
-            try await buildApplication(settings, logger: logger).runService()
+            try await buildApplication(settings, logger: logger).runUntilSignalled()
             return
         }
         let stack = try await DevelopmentStack.start(stateDirectory: settings.stateDirectory, logger: logger)
@@ -25,7 +25,7 @@ public enum ZeroConfig {
                     logger.error("could not write the demo state", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
-            try await app.runService()
+            try await app.runUntilSignalled()
         } catch {
             await stack.stop()
             throw error

@@ -57,7 +57,32 @@ extension APIError {
 
     static let notFound = APIError(.notFound, code: "not_found", message: "no stored session for that user and provider")
 
-    static let storeUnavailable = APIError(.serviceUnavailable, code: "store_unavailable", message: "the database is unavailable; nothing was stored, try again")
+    static let storeUnavailable = APIError(
+        .serviceUnavailable, code: "store_unavailable", message: "the database is unavailable; try again", headers: [.retryAfter: "1"]
+    )
+
+    /// Maps a store-side intake failure to a 503 that tells the truth about what may have been stored.
+    init(_ error: IntakeUnavailable) {
+        switch error {
+        case .overloaded:
+            self = APIError(
+                .serviceUnavailable, code: "intake_overloaded", message: "too many login callbacks are waiting; nothing was stored, try again",
+                headers: [.retryAfter: "1"]
+            )
+        case .notStored:
+            self = APIError(
+                .serviceUnavailable, code: "store_unavailable", message: "the database is unavailable; nothing was stored, try again",
+                headers: [.retryAfter: "1"]
+            )
+        case .outcomeUnknown:
+            self = APIError(
+                .serviceUnavailable, code: "store_outcome_unknown",
+                message: "the database did not confirm the write: the callback may have been stored; posting it again is safe "
+                    + "(an already stored callback is answered with its event id)",
+                headers: [.retryAfter: "1"]
+            )
+        }
+    }
 
     /// Maps an intake refusal to its answer: malformed → 400, bad signature or stale timestamp → 401.
     init(_ error: IntakeError) {

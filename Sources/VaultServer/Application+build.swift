@@ -3,13 +3,15 @@ public import Hummingbird
 public import Logging
 public import NIOCore
 public import ServiceLifecycle
+import UnixSignals
 import PostgresNIO
 import VaultCore
 
 /// session-vault as Hummingbird runs it: the router over the built parts, and the services that run beside it.
 ///
 /// Services, in start order (graceful shutdown stops them in reverse): the database pool, the outbound HTTP client,
-/// then, once the startup checks have passed, the workers and the replay-key janitor; the HTTP server last.
+/// then, once the startup checks have passed, the workers and the inbox janitor; the finished-event listener; the HTTP
+/// server last.
 public struct VaultApplication: ApplicationProtocol {
     public typealias Responder = RouterResponder<VaultRequestContext>
 
@@ -26,6 +28,16 @@ public struct VaultApplication: ApplicationProtocol {
         let url = "http://\(vault.settings.host):\(channel.localAddress?.port ?? vault.settings.port)"
         logger.notice("session-vault listening", metadata: ["url": "\(url)", "sites": "\(vault.sites.apiKeys)"])
         await onListening(url, vault)
+    }
+
+    /// Runs the application until SIGTERM or SIGINT. Graceful shutdown (stop accepting, finish the events in flight) may
+    /// take `shutdownGrace`; then the rest is cancelled, and a part that ignores cancellation for 5 s more ends the
+    /// process: shutdown completes whatever the database does.
+    public func runUntilSignalled() async throws {
+        var configuration = ServiceGroupConfiguration(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = vault.settings.shutdownGrace
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
     }
 
     /// Runs `body` with only the database pool running (no checks, no workers, no HTTP server): the operator commands'
@@ -84,7 +96,8 @@ public func buildApplication(
     if settings.workers > 0 {
         services.append(AfterStartupChecks(gate: gate, service: vault.makeWorker(settings: settings.worker, logger: logger)))
     }
-    services.append(AfterStartupChecks(gate: gate, service: ReplayKeyJanitor(inbox: vault.store, logger: logger)))
+    services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, retention: settings.eventRetention, logger: logger)))
+    services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
     return VaultApplication(
         vault: vault,
         responder: buildRouter(vault).buildResponder(),

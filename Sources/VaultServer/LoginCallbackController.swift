@@ -55,19 +55,22 @@ struct LoginCallbackController: Sendable {
             receipt = try await intake.accept(result)
         } catch let error as IntakeError {
             throw APIError(error)
-        } catch {
-            context.logger.error("login callback could not be stored", metadata: ["error": "\(String(reflecting: error))"])
-            throw APIError.storeUnavailable
+        } catch let error as IntakeUnavailable {
+            context.logger.warning("login callback not acknowledged", metadata: ["reason": "\(error)"])
+            throw APIError(error)
         }
 
         var status: HTTPResponse.Status = receipt.duplicate ? .ok : .accepted
         var payload = EventPayload(eventID: receipt.eventID, status: receipt.status.rawValue, duplicate: receipt.duplicate)
         var headers: HTTPFields = [.location: "/v1/login-callbacks/\(receipt.eventID.uuidString.lowercased())"]
         if let wait {
-            headers[.preferenceApplied] = "wait=\(wait)"
-            if let event = try await intake.awaitOutcome(eventID: receipt.eventID, timeout: .seconds(wait)) {
-                payload = EventPayload(event: event, duplicate: receipt.duplicate)
-                if event.status == LoginEventStatus.stored || event.status == LoginEventStatus.failed { status = .ok }
+            // The callback is stored: a failure to learn its outcome now must not turn that into an error.
+            if let (event, waited) = try? await intake.awaitOutcome(eventID: receipt.eventID, timeout: .seconds(wait)) {
+                if waited { headers[.preferenceApplied] = "wait=\(wait)" }
+                if let event {
+                    payload = EventPayload(event: event, duplicate: receipt.duplicate)
+                    if event.status == LoginEventStatus.stored || event.status == LoginEventStatus.failed { status = .ok }
+                }
             }
         }
         return try JSONResponse.make(payload, status: status, headers: headers)

@@ -74,17 +74,39 @@ public struct ServerSettings: Sendable {
     public var dataKeys: String?
     public var corsOrigins: [String] = []
     public var signatureWindowSeconds: Int64 = 300
-    /// The workers' count and pacing.
+    /// The workers' concurrency and pacing.
     public var worker = WorkerSettings()
-    /// Worker loops in this instance; 0 runs none (intake only).
+    /// Gigya calls in flight in this instance; 0 runs no worker (intake only).
     public var workers: Int {
         get { worker.concurrency }
         set { worker.concurrency = max(0, newValue) }
     }
     /// How long one Gigya HTTP attempt may take.
     public var gigyaTimeout: Duration = .seconds(10)
+    /// Intake's group commit, queue bound, deadlines and waiters.
+    public var intake = IntakeSettings()
+    /// The database pool's size; nil sizes it from the work it carries (see `databasePoolSize(for:)`).
+    public var databasePoolSize: Int?
+    /// How long opening a database connection may take.
+    public var databaseConnectTimeout: Duration = .seconds(5)
+    /// PostgreSQL's `statement_timeout` for every statement of the pool (migrations included).
+    public var databaseStatementTimeout: Duration = .seconds(60)
+    /// How long finished (stored or failed) login events are kept.
+    public var eventRetention: Duration = .seconds(7 * 86_400)
+    /// How long graceful shutdown may take before in-flight work is cancelled; the process exits soon after either way.
+    public var shutdownGrace: Duration = .seconds(25)
+
+    /// The pool size used: the configured one, or room for the read API (8), intake's group commit (2), the workers'
+    /// claims, renewals and completions (one per 16 calls in flight, at least 2), the finished-event listener (1) and the
+    /// janitor (1).
+    public var effectiveDatabasePoolSize: Int {
+        databasePoolSize ?? (8 + 2 + max(2, (workers + 15) / 16) + 1 + 1)
+    }
     /// The most login callbacks one intake transaction carries (group commit); 1 means a commit per request.
-    public var intakeMaxBatch: Int = 256
+    public var intakeMaxBatch: Int {
+        get { intake.maxBatch }
+        set { intake.maxBatch = newValue }
+    }
     public var migrateOnStart = false
     public var sqlDirectory: String?
     public var stateDirectory: String = ".session-vault"
@@ -133,9 +155,19 @@ public struct ServerSettings: Sendable {
             throw .invalid(key: "signature.windowSeconds", reason: "must be 1-3600")
         }
         settings.workers = config.int(forKey: "workers.count", default: settings.workers)
-        guard settings.workers >= 0, settings.workers <= 256 else { throw .invalid(key: "workers.count", reason: "must be 0-256") }
+        guard settings.workers >= 0, settings.workers <= 4096 else { throw .invalid(key: "workers.count", reason: "must be 0-4096") }
         settings.intakeMaxBatch = config.int(forKey: "intake.maxBatch", default: settings.intakeMaxBatch)
         guard (1...10_000).contains(settings.intakeMaxBatch) else { throw .invalid(key: "intake.maxBatch", reason: "must be 1-10000") }
+        settings.intake.maxQueued = try bounded(config, "intake.maxQueued", settings.intake.maxQueued, 1...1_000_000)
+        settings.intake.maxWaiters = try bounded(config, "intake.maxWaiters", settings.intake.maxWaiters, 0...100_000)
+        settings.worker.lease = .seconds(try bounded(config, "workers.leaseSeconds", Int(settings.worker.lease.components.seconds), 3...3600))
+        if config.int(forKey: "database.poolSize") != nil {
+            settings.databasePoolSize = try bounded(config, "database.poolSize", 0, 2...1000)
+        }
+        settings.databaseConnectTimeout = .seconds(try bounded(config, "database.connectTimeoutSeconds", 5, 1...300))
+        settings.databaseStatementTimeout = .seconds(try bounded(config, "database.statementTimeoutSeconds", 60, 1...86_400))
+        settings.eventRetention = .seconds(86_400 * (try bounded(config, "events.retentionDays", 7, 1...3650)))
+        settings.shutdownGrace = .seconds(try bounded(config, "shutdown.graceSeconds", 25, 1...3600))
         settings.migrateOnStart = config.bool(forKey: "migrate.onStart", default: false)
         settings.sqlDirectory = config.string(forKey: "sql.directory")
         settings.stateDirectory = config.string(forKey: "state.directory", default: settings.stateDirectory)
@@ -170,5 +202,12 @@ public struct ServerSettings: Sendable {
             settings.sites.append(site)
         }
         return settings
+    }
+
+    /// An integer setting within `range`, or `default` when absent.
+    private static func bounded(_ config: ConfigReader, _ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(SettingsError) -> Int {
+        let value = config.int(forKey: ConfigKey(key), default: defaultValue)
+        guard range.contains(value) else { throw .invalid(key: key, reason: "must be \(range.lowerBound)-\(range.upperBound)") }
+        return value
     }
 }

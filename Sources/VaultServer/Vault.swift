@@ -27,6 +27,8 @@ public struct Vault: Sendable {
     public let metrics: VaultMetrics
     public let intake: LoginIntake
     public let sessions: SessionService
+    /// Wakes `Prefer: wait` requests when their event finishes (fed by `FinishedEventListener`).
+    public let finishedEvents: FinishedEventSignals
     /// `host:port` of the database, for messages about reaching it.
     public let databaseTarget: String
 
@@ -34,14 +36,22 @@ public struct Vault: Sendable {
     init(settings: ServerSettings, logger: Logger, poolLogger: Logger) throws {
         guard let databaseURL = settings.databaseURL else { throw SettingsError.incomplete(missing: ["DATABASE_URL"]) }
         guard let dataKeys = settings.dataKeys else { throw SettingsError.incomplete(missing: ["DATA_KEYS"]) }
-        let configuration = try DatabaseURL.configuration(from: databaseURL)
+        var configuration = try DatabaseURL.configuration(from: databaseURL)
+        configuration.options.maximumConnections = settings.effectiveDatabasePoolSize
+        configuration.options.connectTimeout = settings.databaseConnectTimeout
+        configuration.options.additionalStartupParameters.append(
+            ("statement_timeout", "\(settings.databaseStatementTimeout.components.seconds * 1000)")
+        )
         let keyRing = try DataKeyRing.parse(dataKeys)
         let migrations = try Migrator.load(directory: Migrator.locateDirectory(explicit: settings.sqlDirectory))
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         let metrics = VaultMetrics(factory: factory)
-        // Made last, after everything else that can throw: a client never shut down traps in debug builds.
-        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        // Made last, after everything else that can throw: a client never shut down traps in debug builds. Its pool holds
+        // a connection per Gigya call in flight, so calls never queue behind one another below the workers.
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, settings.workers + 8))
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
         let sites: SiteDirectory
         do {
             sites = try SiteDirectory(
@@ -66,9 +76,9 @@ public struct Vault: Sendable {
         self.httpClient = httpClient
         self.registry = registry
         self.metrics = metrics
-        self.intake = LoginIntake(
-            sites: sites, batcher: IntakeBatcher(inbox: store, maxBatch: settings.intakeMaxBatch, metrics: metrics), inbox: store, metrics: metrics
-        )
+        let finishedEvents = FinishedEventSignals(maxWaiters: settings.intake.maxWaiters)
+        self.finishedEvents = finishedEvents
+        self.intake = LoginIntake(sites: sites, inbox: store, settings: settings.intake, signals: finishedEvents, metrics: metrics)
         self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
@@ -78,8 +88,12 @@ public struct Vault: Sendable {
         SessionWorker(inbox: store, sites: sites, settings: settings, metrics: metrics, logger: logger)
     }
 
-    /// Whether the database answers and the schema is current.
+    /// Whether the database answers, the schema is current and intake is not stuck (an intake transaction running for
+    /// longer than twice its deadline means a database call that never returns: an orchestrator should restart us).
     public func readiness() async -> ReadinessReport {
+        if let running = await intake.writeInFlightFor, running > settings.intake.writeDeadline * 2 {
+            return ReadinessReport(ready: false, database: "intake stuck for \(running.components.seconds) s", schema: "unknown")
+        }
         guard await store.isReachable() else { return ReadinessReport(ready: false, database: "unreachable", schema: "unknown") }
         do {
             switch try await migrator.status() {

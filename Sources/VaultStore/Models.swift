@@ -43,6 +43,23 @@ public enum EnqueueOutcome: Sendable, Equatable {
     }
 }
 
+/// How one attempt at an event ended, as a worker records it.
+public enum EventOutcome: Sendable {
+    /// The session was fetched: seal and store it, and mark the event stored.
+    case stored(id: UUID, session: SessionRecord)
+    /// Given up for good, with Gigya's code when there was one.
+    case failed(id: UUID, code: Int?, message: String)
+    /// Try again after `delay`.
+    case retry(id: UUID, delay: Duration, code: Int?, message: String)
+
+    /// The event it is about.
+    public var eventID: UUID {
+        switch self {
+        case .stored(let id, _), .failed(let id, _, _), .retry(let id, _, _, _): id
+        }
+    }
+}
+
 /// One inbox row as workers and the read API see it.
 public struct LoginEvent: Sendable, Equatable, Codable {
     public var id: UUID
@@ -151,16 +168,15 @@ public struct SessionMetadata: Sendable, Codable, Equatable {
 public struct InboxStats: Sendable, Equatable, Codable {
     public var pending: Int
     public var processing: Int
+    /// Failed events still kept (they are deleted after the retention period).
     public var failed: Int
-    public var stored: Int
     /// Seconds since the oldest pending event was created; nil when nothing is pending.
     public var oldestPendingAge: Double?
 
-    public init(pending: Int, processing: Int, failed: Int, stored: Int, oldestPendingAge: Double?) {
+    public init(pending: Int, processing: Int, failed: Int, oldestPendingAge: Double?) {
         self.pending = pending
         self.processing = processing
         self.failed = failed
-        self.stored = stored
         self.oldestPendingAge = oldestPendingAge
     }
 }

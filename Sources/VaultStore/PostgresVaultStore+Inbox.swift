@@ -93,85 +93,164 @@ extension PostgresVaultStore {
 
     public func claim(worker: String, limit: Int, lease: Duration) async throws -> [LoginEvent] {
         guard limit > 0 else { return [] }
+        // next_attempt_at is the due time of both kinds of claimable rows (a processing row's is its lease end), so the
+        // claim walks one ordered partial index: O(log n) however large the backlog (sql/0002).
         let rows = try await client.query(
             """
             WITH due AS (
                 SELECT id FROM login_events
-                WHERE (status = 'pending' AND next_attempt_at <= now())
-                   OR (status = 'processing' AND lease_expires_at <= now())
+                WHERE status IN ('pending', 'processing') AND next_attempt_at <= now()
                 ORDER BY next_attempt_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE login_events AS e
             SET status = 'processing', lease_owner = \(worker), lease_expires_at = now() + \(lease.seconds) * interval '1 second',
-                attempts = e.attempts + 1, updated_at = now()
+                next_attempt_at = now() + \(lease.seconds) * interval '1 second', attempts = e.attempts + 1, updated_at = now()
             FROM due WHERE e.id = due.id
             RETURNING \(unescaped: Self.qualifiedEventColumns)
             """, logger: logger)
         var events: [LoginEvent] = []
         for try await row in rows { events.append(try Self.decodeEvent(row)) }
-        return events.sorted { $0.nextAttemptAt < $1.nextAttemptAt }
+        return events.sorted { $0.createdAt < $1.createdAt }
     }
 
-    public func complete(id: UUID, worker: String, session: SessionRecord) async throws -> Bool {
-        let sealed = try seal(session)
+    public func renewLeases(ids: [UUID], worker: String, lease: Duration) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            UPDATE login_events
+            SET lease_expires_at = now() + \(lease.seconds) * interval '1 second',
+                next_attempt_at = now() + \(lease.seconds) * interval '1 second', updated_at = now()
+            WHERE id = ANY(\(ids)::uuid[]) AND status = 'processing' AND lease_owner = \(worker)
+            RETURNING id
+            """, logger: logger)
+        var held: Set<UUID> = []
+        for try await id in rows.decode(UUID.self) { held.insert(id) }
+        return held
+    }
+
+    public func finish(_ outcomes: [EventOutcome], worker: String) async throws -> [Bool] {
+        guard !outcomes.isEmpty else { return [] }
+        // Sealing happens before the transaction: no CPU-bound work while row locks are held.
+        let sealed: [SealedSession?] = try outcomes.map { outcome in
+            if case .stored(_, let session) = outcome { try seal(session) } else { nil }
+        }
         return try await inTransaction { connection in
+            var results: [Bool] = []
+            for (outcome, sealed) in zip(outcomes, sealed) {
+                results.append(try await Self.finish(outcome, sealed: sealed, worker: worker, on: connection, store: self))
+            }
+            return results
+        }
+    }
+
+    /// Records one outcome on `connection`; false (nothing written) when `worker` no longer holds the event's lease.
+    private static func finish(
+        _ outcome: EventOutcome, sealed: SealedSession?, worker: String, on connection: PostgresConnection, store: PostgresVaultStore
+    ) async throws -> Bool {
+        let logger = store.logger
+        let marked: [PostgresRow]
+        switch outcome {
+        case .stored(let id, _):
             // The event row is locked first; a worker whose lease was taken over finds another owner and writes nothing.
-            let marked = try await connection.query(
+            marked = try await connection.query(
+                """
+                WITH marked AS (
+                    UPDATE login_events
+                    SET status = 'stored', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
+                        last_error_code = NULL, last_error_message = NULL
+                    WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
+                    RETURNING id
+                )
+                SELECT id, pg_notify(\(Self.finishedChannel), id::text) FROM marked
+                """, logger: logger
+            ).collect()
+            if !marked.isEmpty, let sealed { try await store.upsertSealed(sealed, eventID: id, on: connection) }
+        case .failed(let id, let code, let message):
+            marked = try await connection.query(
+                """
+                WITH marked AS (
+                    UPDATE login_events
+                    SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
+                        last_error_code = \(code), last_error_message = \(Self.clip(message))
+                    WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
+                    RETURNING id
+                )
+                SELECT id, pg_notify(\(Self.finishedChannel), id::text) FROM marked
+                """, logger: logger
+            ).collect()
+        case .retry(let id, let delay, let code, let message):
+            marked = try await connection.query(
                 """
                 UPDATE login_events
-                SET status = 'stored', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
-                    last_error_code = NULL, last_error_message = NULL
+                SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                    next_attempt_at = now() + \(delay.seconds) * interval '1 second',
+                    last_error_code = \(code), last_error_message = \(Self.clip(message))
                 WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
                 RETURNING id
                 """, logger: logger
             ).collect()
-            guard !marked.isEmpty else { return false }
-            try await upsertSealed(sealed, eventID: id, on: connection)
-            return true
         }
+        return !marked.isEmpty
+    }
+
+    public func complete(id: UUID, worker: String, session: SessionRecord) async throws -> Bool {
+        try await finish([.stored(id: id, session: session)], worker: worker)[0]
     }
 
     public func fail(id: UUID, worker: String, code: Int?, message: String) async throws -> Bool {
-        let rows = try await client.query(
-            """
-            UPDATE login_events
-            SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
-                last_error_code = \(code), last_error_message = \(Self.clip(message))
-            WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
-            RETURNING id
-            """, logger: logger)
-        return try await !rows.collect().isEmpty
+        try await finish([.failed(id: id, code: code, message: message)], worker: worker)[0]
     }
 
     public func retryLater(id: UUID, worker: String, delay: Duration, code: Int?, message: String) async throws -> Bool {
-        let rows = try await client.query(
-            """
-            UPDATE login_events
-            SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                next_attempt_at = now() + \(delay.seconds) * interval '1 second',
-                last_error_code = \(code), last_error_message = \(Self.clip(message))
-            WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
-            RETURNING id
-            """, logger: logger)
-        return try await !rows.collect().isEmpty
+        try await finish([.retry(id: id, delay: delay, code: code, message: message)], worker: worker)[0]
     }
 
     public func stats() async throws -> InboxStats {
+        // Each count walks a partial index: the backlog (claim index) and the failed events kept for the retention
+        // period; the stored history is never scanned.
         let rows = try await client.query(
             """
-            SELECT count(*) FILTER (WHERE status = 'pending'),
-                   count(*) FILTER (WHERE status = 'processing'),
-                   count(*) FILTER (WHERE status = 'failed'),
-                   count(*) FILTER (WHERE status = 'stored'),
-                   EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::float8
-            FROM login_events
+            SELECT (SELECT count(*) FROM login_events WHERE status = 'pending'),
+                   (SELECT count(*) FROM login_events WHERE status = 'processing'),
+                   (SELECT count(*) FROM login_events WHERE status = 'failed'),
+                   (SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM login_events WHERE status = 'pending')
             """, logger: logger)
-        for try await (pending, processing, failed, stored, age) in rows.decode((Int, Int, Int, Int, Double?).self) {
-            return InboxStats(pending: pending, processing: processing, failed: failed, stored: stored, oldestPendingAge: age.map { max(0, $0) })
+        for try await (pending, processing, failed, age) in rows.decode((Int, Int, Int, Double?).self) {
+            return InboxStats(pending: pending, processing: processing, failed: failed, oldestPendingAge: age.map { max(0, $0) })
         }
-        return InboxStats(pending: 0, processing: 0, failed: 0, stored: 0, oldestPendingAge: nil)
+        return InboxStats(pending: 0, processing: 0, failed: 0, oldestPendingAge: nil)
+    }
+
+    /// The PostgreSQL channel on which every stored or failed event's id is announced when its transaction commits.
+    static let finishedChannel = "vault_event_finished"
+
+    public func listenForFinishedEvents(_ onEvent: @escaping @Sendable (UUID) -> Void) async throws {
+        try await client.withConnection { connection in
+            for try await notification in try await connection.listen(Self.finishedChannel) {
+                if let id = UUID(uuidString: notification.payload) { onEvent(id) }
+            }
+        }
+    }
+
+    public func purgeFinishedEvents(before: Date, limit: Int) async throws -> Int {
+        guard limit > 0 else { return 0 }
+        let rows = try await client.query(
+            """
+            WITH old AS (
+                SELECT id FROM login_events
+                WHERE status IN ('stored', 'failed') AND completed_at < \(before)
+                ORDER BY completed_at
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            ), purged AS (
+                DELETE FROM login_events AS e USING old WHERE e.id = old.id RETURNING 1
+            )
+            SELECT count(*) FROM purged
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
     }
 
     public func purgeExpiredReplayKeys(before: Date) async throws -> Int {

@@ -6,12 +6,15 @@ public import PostgresNIO
 public enum VaultStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A replay key reported as taken had vanished by the time its event was looked up (purged concurrently); retry the batch.
     case replayKeyVanished
+    /// The connection failed while COMMIT was under way: the transaction may or may not have committed.
+    case commitOutcomeUnknown
     /// The caller passed a value the store cannot use.
     case invalidArgument(String)
 
     public var description: String {
         switch self {
         case .replayKeyVanished: "a conflicting replay key was purged while the batch was written; retry"
+        case .commitOutcomeUnknown: "the database connection failed during COMMIT; the transaction may have committed"
         case .invalidArgument(let reason): "invalid argument: \(reason)"
         }
     }
@@ -30,14 +33,17 @@ public struct PostgresVaultStore: EventInbox, SessionRepository, AccessKeyReposi
     }
 
     /// Runs `body` in one transaction and rethrows the body's own error, which PostgresNIO wraps in `PostgresTransactionError`,
-    /// so callers see `SealError`, `PSQLError` and friends directly.
+    /// so callers see `SealError`, `PSQLError` and friends directly. A failure of the COMMIT itself that is not the server's
+    /// refusal (the connection died around it) is `VaultStoreError.commitOutcomeUnknown`: the work may have committed.
     func inTransaction<Result: Sendable>(
         isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         do {
             return try await client.withTransaction(logger: logger, isolation: isolation, body)
         } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            if let closureError = error.closureError { throw closureError }
+            if let commitError = error.commitError, (commitError as? PSQLError)?.code != .server { throw VaultStoreError.commitOutcomeUnknown }
+            throw error
         }
     }
 

@@ -8,6 +8,11 @@ public protocol EventInbox: Sendable {
     func event(id: UUID) async throws -> LoginEvent?
     /// Leases up to `limit` due events (pending, or processing with an expired lease) to `worker`, without blocking other claimers.
     func claim(worker: String, limit: Int, lease: Duration) async throws -> [LoginEvent]
+    /// Extends the leases `worker` still holds; returns the ids it still holds.
+    func renewLeases(ids: [UUID], worker: String, lease: Duration) async throws -> Set<UUID>
+    /// Records several outcomes in ONE transaction (group commit for completions); per outcome, false (nothing written) if
+    /// `worker` no longer held that event's lease.
+    func finish(_ outcomes: [EventOutcome], worker: String) async throws -> [Bool]
     /// Seals and stores the session and marks the event stored, in one transaction; false (nothing written) if `worker` lost the lease.
     func complete(id: UUID, worker: String, session: SessionRecord) async throws -> Bool
     /// Marks the event failed for good; false if `worker` no longer holds it.
@@ -16,6 +21,11 @@ public protocol EventInbox: Sendable {
     func retryLater(id: UUID, worker: String, delay: Duration, code: Int?, message: String) async throws -> Bool
     /// Counts by status and the age of the oldest pending event.
     func stats() async throws -> InboxStats
+    /// Calls `onEvent` with the id of every event stored or failed from now on, in any instance, until cancelled or the
+    /// connection drops (then it throws).
+    func listenForFinishedEvents(_ onEvent: @escaping @Sendable (UUID) -> Void) async throws
+    /// Deletes up to `limit` stored or failed events finished before `before` (oldest first); returns how many.
+    func purgeFinishedEvents(before: Date, limit: Int) async throws -> Int
     /// Deletes replay keys that expired before `before`; returns how many.
     func purgeExpiredReplayKeys(before: Date) async throws -> Int
 }

@@ -80,7 +80,8 @@ actor TestServer {
     /// Starts a server in a fresh temporary directory, registers its shutdown at exit, and builds the template database.
     private static func start() async throws -> EmbeddedPostgresInstance {
         let root = try makeTemporaryDirectory()
-        let postgres = EmbeddedPostgres(dataDirectory: root + "/data", logger: quietLogger, fsync: false)
+        // Every test runs an application with its own pool beside the test's client, many tests at once.
+        let postgres = EmbeddedPostgres(dataDirectory: root + "/data", logger: quietLogger, fsync: false, maxConnections: 500)
         let instance = try await postgres.start()
         ExitCleanup.register(dataDirectory: root + "/data", root: root)
         try await withAdminConnection(instance) { connection in
