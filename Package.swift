@@ -68,6 +68,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The official SDKs' test vectors and their provenance note, for the test suites (in no product).
+        .target(
+            name: "GigyaVectors",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
         // PostgreSQL: migrator, repositories, sealed tokens, work queue, embedded server for dev and tests.
         .target(
             name: "VaultStore",
@@ -157,14 +163,14 @@ let package = Package(
         ),
         .testTarget(
             name: "GigyaKitTests",
-            dependencies: ["GigyaKit"],
-            resources: [.copy("Fixtures")],
+            dependencies: ["GigyaKit", "GigyaVectors"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "GigyaEmulatorTests",
             dependencies: [
                 "GigyaKit",
+                "GigyaVectors",
                 "GigyaClient",
                 "GigyaEmulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -180,6 +186,7 @@ let package = Package(
             name: "GigyaClientTests",
             dependencies: [
                 "GigyaKit",
+                "GigyaVectors",
                 "GigyaClient",
                 "GigyaEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,10 +1,11 @@
 import Foundation
 import GigyaEmulator
 import GigyaKit
+import GigyaVectors
 import NIOHTTP1
 import Testing
 
-/// The official SDKs' signed requests (GigyaKitTests' fixture), replayed byte for byte with the emulator clock at 1700000000.
+/// The official SDKs' signed requests (the GigyaVectors fixture), replayed byte for byte with the emulator clock at 1700000000.
 @Suite struct VectorReplayTests {
     /// Logs in the vectors' user so its session exists.
     private func seedVectorUser(_ emulator: RunningEmulator, uid: String, provider: String) async throws {
@@ -18,7 +19,7 @@ import Testing
         ("method_without_namespace", "facebook"),
     ])
     func plainHTTPVectorIsAccepted(name: String, provider: String) async throws {
-        let vector = try OfficialVectors.vector(name)
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", name)
         let url = try #require(vector["url"] as? String)
         let postBody = try #require(vector["postBody"] as? String)
         let inputs = try #require(vector["inputs"] as? [String: Any])
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func javaPortVectorIsAcceptedWithTheHostPort() async throws {
-        let vector = try OfficialVectors.vector("port_normalization_java")
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", "port_normalization_java")
         let http8080 = try #require(vector["http_8080"] as? [String: Any])
         var params = try #require(vector["params"] as? [String: String])
         params["sig"] = try #require(http8080["sig"] as? String)
@@ -65,7 +66,7 @@ import Testing
 
     @Test(arguments: [("getSessionInfo_https_flag_signed", "facebook"), ("getSessionInfo_eu1_userKey", "twitter")])
     func httpsVectorNeedsATrustedForwardedProto(name: String, provider: String) async throws {
-        let vector = try OfficialVectors.vector(name)
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", name)
         let url = try #require(vector["url"] as? String)
         let postBody = try #require(vector["postBody"] as? String)
         let host = String(url.dropFirst("https://".count).prefix { $0 != "/" })
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test func encodingEdgeCasesVectorIsAcceptedAndStoresItsData() async throws {
-        let vector = try OfficialVectors.vector("encoding_edge_cases")
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", "encoding_edge_cases")
         let url = try #require(vector["url"] as? String)
         let postBody = try #require(vector["postBody"] as? String)
         let host = String(url.dropFirst("https://".count).prefix { $0 != "/" })
