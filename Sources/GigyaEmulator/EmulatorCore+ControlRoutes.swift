@@ -85,7 +85,8 @@ extension EmulatorCore {
 
     /// Finds the one user a control route names, or the error to answer with.
     func controlUser(_ request: Request, context: EmulatorRequestContext) -> Result<EmulatorUserState, ControlFailure> {
-        guard let uid = context.parameters.get("uid") else {
+        // Path parameters arrive percent-encoded; EmulatorControlClient encodes every UID it addresses.
+        guard let uid = context.parameters.get("uid")?.removingPercentEncoding else {
             return .failure(ControlFailure(response: controlError(.missingRequiredParameter, "Missing required parameter: uid", status: 400)))
         }
         let apiKey = request.uri.queryParameters.get("apiKey")

@@ -31,3 +31,10 @@ public enum EmulatorStartError: Error, Sendable {
     /// The server ended before it reported its port.
     case stoppedBeforeListening
 }
+
+extension RunningEmulator {
+    /// A control client for this emulator over the shared HTTP client.
+    public var control: EmulatorControlClient {
+        EmulatorControlClient(self)
+    }
+}

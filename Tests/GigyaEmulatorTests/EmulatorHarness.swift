@@ -97,21 +97,6 @@ func signedCall(
     return try await send(.POST, signed.url, body: signed.formBody)
 }
 
-/// Logs a user in through the emulator's Web-SDK route.
-func login(_ emulator: RunningEmulator, _ request: EmulatorLoginRequest) async throws -> EmulatorLoginResult {
-    let answer = try await send(.POST, emulator.baseURL + "/_emulator/login", body: String(decoding: try JSONEncoder().encode(request), as: UTF8.self),
-        contentType: "application/json")
-    #expect(answer.status == 200)
-    return try JSONDecoder().decode(EmulatorLoginResult.self, from: Data(answer.body))
-}
-
-/// The emulator's view of a user.
-func userState(_ emulator: RunningEmulator, _ uid: String) async throws -> EmulatorUserState {
-    let answer = try await send(.GET, emulator.baseURL + "/_emulator/users/" + uid)
-    #expect(answer.status == 200)
-    return try JSONDecoder().decode(EmulatorUserState.self, from: Data(answer.body))
-}
-
 /// Sends raw bytes over a plain TCP socket and returns everything the server wrote before closing (on its own thread,
 /// so blocking reads never occupy the cooperative pool).
 func rawExchange(port: Int, request: String) async -> (bytes: [UInt8], connected: Bool) {

@@ -9,7 +9,7 @@ import Testing
 @Suite struct VectorReplayTests {
     /// Logs in the vectors' user so its session exists.
     private func seedVectorUser(_ emulator: RunningEmulator, uid: String, provider: String) async throws {
-        let result = try await login(emulator, EmulatorLoginRequest(uid: uid, provider: provider))
+        let result = try await emulator.control.login(EmulatorLoginRequest(uid: uid, provider: provider))
         #expect(result.UID == uid)
     }
 
@@ -80,7 +80,7 @@ import Testing
                 if trust {
                     // Over https `encrypt` defaults to false (getSessionInfo docs): no IV, plain fields.
                     #expect(answer.json["IV"] == nil)
-                    let state = try await userState(emulator, "6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a")
+                    let state = try await emulator.control.user(uid: "6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a")
                     #expect(answer.json["tokenSecret"] as? String == state.sessions[provider]?.tokenSecret)
                 }
             }
@@ -102,11 +102,11 @@ import Testing
             #expect(tamperedBody != postBody)
             let tampered = try await send(.POST, emulator.baseURL + path, body: tamperedBody, headers: headers)
             #expect(tampered.errorCode == 403_003, "\(tampered.json)")
-            #expect(try await userState(emulator, uid).data.isEmpty)
+            #expect(try await emulator.control.user(uid: uid).data.isEmpty)
             // A refused signature records no nonce, so the genuine bytes still pass.
             let answer = try await send(.POST, emulator.baseURL + path, body: postBody, headers: headers)
             #expect(answer.errorCode == 0, "\(answer.json)")
-            #expect(try await userState(emulator, uid).data == ["b": .number(1), "a": .string("x y")])
+            #expect(try await emulator.control.user(uid: uid).data == ["b": .number(1), "a": .string("x y")])
             let account = try await signedCall(emulator, "accounts.getAccountInfo", ["UID": uid])
             #expect(account.errorCode == 0, "\(account.json)")
             let data = try #require(account.json["data"] as? [String: Any])
