@@ -6,6 +6,8 @@ enum EmulatedMethod: String, CaseIterable {
     case getUserInfo = "socialize.getUserInfo"
     case getAccountInfo = "accounts.getAccountInfo"
     case setAccountInfo = "accounts.setAccountInfo"
+    case getJWTPublicKey = "accounts.getJWTPublicKey"
+    case getJWT = "accounts.getJWT"
 
     /// Method parameters that must be present and non-empty.
     var requiredParameters: [String] {
@@ -13,6 +15,13 @@ enum EmulatedMethod: String, CaseIterable {
         case .getSessionInfo: ["UID", "provider"]
         case .setUID, .notifyRegistration: ["UID", "siteUID"]
         case .getUserInfo, .getAccountInfo, .setAccountInfo: ["UID"]
+        case .getJWTPublicKey: []
+        case .getJWT: ["targetUID"]
         }
+    }
+
+    /// Whether the call must be signed (or carry a secret); the public keys need only the API key (docs/gigya-protocol.md §10).
+    var needsAuthentication: Bool {
+        self != .getJWTPublicKey
     }
 }

@@ -38,6 +38,24 @@ public struct EmulatorControlClient: Sendable {
         try await login(EmulatorLoginRequest(uid: uid, provider: provider, apiKey: apiKey))
     }
 
+    /// Logs a user in and asks for an id_token too (`include: "id_token"`), optionally with an `aud`.
+    public func loginWithIDToken(
+        apiKey: String? = nil, uid: String? = nil, provider: String, audience: String? = nil
+    ) async throws(EmulatorControlError) -> EmulatorLoginResult {
+        try await login(EmulatorLoginRequest(uid: uid, provider: provider, apiKey: apiKey, include: "id_token", audience: audience))
+    }
+
+    /// `POST /_emulator/jwt`: a token with chosen claims, lifetime, header and key.
+    public func mintJWT(_ request: EmulatorJWTRequest) async throws(EmulatorControlError) -> EmulatorJWT {
+        try await call(.POST, "/_emulator/jwt", body: request)
+    }
+
+    /// `POST /_emulator/jwt/rotate`: a new current signing key for the site's data centre; old keys stay unless `dropPrevious`.
+    @discardableResult
+    public func rotateJWTKeys(apiKey: String? = nil, dropPrevious: Bool = false) async throws(EmulatorControlError) -> EmulatorJWTKeys {
+        try await call(.POST, "/_emulator/jwt/rotate", body: EmulatorJWTRotation(apiKey: apiKey, dropPrevious: dropPrevious))
+    }
+
     /// `GET /_emulator/users/{uid}`: a user's state with plaintext provider tokens (by Gigya UID or site UID).
     public func user(uid: String, apiKey: String? = nil) async throws(EmulatorControlError) -> EmulatorUserState {
         try await call(.GET, Self.userPath(uid, apiKey: apiKey))

@@ -59,7 +59,7 @@ extension EmulatorCore {
             now: now
         )
         let timestamp = String(now)
-        let result = EmulatorLoginResult(
+        var result = EmulatorLoginResult(
             UID: user.UID,
             UIDSignature: site.partnerSecret.signature(for: SignatureBase.user(timestamp: timestamp, uid: user.UID)),
             signatureTimestamp: timestamp,
@@ -79,6 +79,12 @@ extension EmulatorCore {
                 lastName: user.lastName
             )
         )
+        if body.wantsIDToken {
+            guard let token = loginToken(site: site, uid: user.UID, audience: body.audience, now: now) else {
+                return controlError(.generalServerError, "token signing failed", status: 500)
+            }
+            result.idToken = token
+        }
         logger.debug("emulated login", metadata: ["apiKey": "\(site.site.apiKey)", "provider": "\(body.provider)", "new": "\(isNew)"])
         return GigyaEmulator.jsonResponse(encoding: result)
     }

@@ -11,6 +11,7 @@ final class EmulatorCore: Sendable {
     let apiKeys: [String]
     let store = EmulatorStore()
     let faults = FaultInjector()
+    let jwtKeys = EmulatorJWTKeyRing()
     let webhooks: WebhookDispatcher?
     let clock: any WallClock
     let window: Int64
@@ -97,6 +98,9 @@ final class EmulatorCore: Sendable {
         if let format = params["format"], format.lowercased() != "json" {
             return respond(.error(.invalidRequestFormat, "format=\(format) is not supported by the emulator; use json"))
         }
+        guard emulated.needsAuthentication else {
+            return respond(getJWTPublicKey(request, params: params))
+        }
         let call: AuthenticatedCall
         switch authenticate(request, params: params, method: emulated) {
         case .success(let authenticated):
@@ -113,6 +117,8 @@ final class EmulatorCore: Sendable {
         case .getUserInfo: reply = getUserInfo(call)
         case .getAccountInfo: reply = getAccountInfo(call)
         case .setAccountInfo: reply = setAccountInfo(call)
+        case .getJWT: reply = getJWT(call)
+        case .getJWTPublicKey: reply = getJWTPublicKey(request, params: params)
         }
         return respond(reply)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The body of `POST /_emulator/login`: what a browser login through the Web SDK would have decided.
 public struct EmulatorLoginRequest: Sendable, Codable, Equatable {
     /// Log this user in again (Gigya UID or current site UID); a new user is created when absent or unknown.
@@ -14,11 +16,15 @@ public struct EmulatorLoginRequest: Sendable, Codable, Equatable {
     public var firstName: String?
     /// Profile last name.
     public var lastName: String?
+    /// `id_token` to also return an id_token, as the Web SDK's `include: 'id_token'` does (docs/gigya-protocol.md §10).
+    public var include: String?
+    /// The id_token's `aud`, when one is asked for.
+    public var audience: String?
 
     /// Creates a login request.
     public init(
         uid: String? = nil, provider: String, apiKey: String? = nil, providerUID: String? = nil, email: String? = nil,
-        firstName: String? = nil, lastName: String? = nil
+        firstName: String? = nil, lastName: String? = nil, include: String? = nil, audience: String? = nil
     ) {
         self.uid = uid
         self.provider = provider
@@ -27,6 +33,13 @@ public struct EmulatorLoginRequest: Sendable, Codable, Equatable {
         self.email = email
         self.firstName = firstName
         self.lastName = lastName
+        self.include = include
+        self.audience = audience
+    }
+
+    /// Whether the login asked for an id_token.
+    var wantsIDToken: Bool {
+        (include ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "id_token" }
     }
 }
 
@@ -61,4 +74,11 @@ public struct EmulatorLoginResult: Sendable, Codable, Equatable {
     public var isNewUser: Bool
     /// The user object.
     public var user: EmulatorLoginUser?
+    /// An RS256 id_token for the UID, when the login asked for one with `include: "id_token"`.
+    public var idToken: String?
+
+    enum CodingKeys: String, CodingKey {
+        case UID, UIDSignature, signatureTimestamp, provider, loginProvider, isNewUser, user
+        case idToken = "id_token"
+    }
 }

@@ -59,6 +59,12 @@ public enum GigyaEmulator {
             core.faults.clear()
             return GigyaEmulator.jsonResponse(encoding: core.faults.list())
         }
+        control.post("jwt") { request, context in
+            try await core.mintJWT(request, context: context)
+        }
+        control.post("jwt/rotate") { request, context in
+            try await core.rotateJWTKeys(request, context: context)
+        }
         control.get("webhooks") { _, _ in
             GigyaEmulator.jsonResponse(encoding: core.webhooks?.log() ?? [])
         }
