@@ -17,7 +17,7 @@ let package = Package(
         .library(name: "GigyaClient", targets: ["GigyaClient"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // Pure protocol: signatures, request signing, token cipher, wire models.
@@ -38,6 +39,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: strictSettings
         ),
@@ -59,6 +61,8 @@ let package = Package(
             name: "GigyaEmulator",
             dependencies: [
                 "GigyaKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,6 +70,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // The official SDKs' test vectors and their provenance note, for the test suites (in no product).
+        .target(
+            name: "GigyaVectors",
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         // PostgreSQL: migrator, repositories, sealed tokens, work queue.
@@ -170,14 +180,19 @@ let package = Package(
         ),
         .testTarget(
             name: "GigyaKitTests",
-            dependencies: ["GigyaKit"],
-            resources: [.copy("Fixtures")],
+            dependencies: [
+                "GigyaKit",
+                "GigyaVectors",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "GigyaEmulatorTests",
             dependencies: [
                 "GigyaKit",
+                "GigyaVectors",
                 "GigyaClient",
                 "GigyaEmulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -193,6 +208,7 @@ let package = Package(
             name: "GigyaClientTests",
             dependencies: [
                 "GigyaKit",
+                "GigyaVectors",
                 "GigyaClient",
                 "GigyaEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

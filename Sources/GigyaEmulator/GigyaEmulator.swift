@@ -1,20 +1,7 @@
 public import GigyaKit
 public import Hummingbird
 import Logging
-import NIOCore
 import ServiceLifecycle
-
-/// The request context of the emulator's routes: the standard storage plus the connection, so a fault can drop it.
-struct EmulatorRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    /// The connection the request arrived on.
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.channel = source.channel
-    }
-}
 
 /// A local Gigya over real HTTP: the REST methods session-vault calls, the Web SDK login, webhooks and faults.
 public enum GigyaEmulator {
@@ -72,6 +59,12 @@ public enum GigyaEmulator {
             core.faults.clear()
             return GigyaEmulator.jsonResponse(encoding: core.faults.list())
         }
+        control.post("jwt") { request, context in
+            try await core.mintJWT(request, context: context)
+        }
+        control.post("jwt/rotate") { request, context in
+            try await core.rotateJWTKeys(request, context: context)
+        }
         control.get("webhooks") { _, _ in
             GigyaEmulator.jsonResponse(encoding: core.webhooks?.log() ?? [])
         }
@@ -115,37 +108,5 @@ public enum GigyaEmulator {
         }
         let printableHost = host.contains(":") ? "[\(host)]" : host
         return RunningEmulator(baseURL: "http://\(printableHost):\(bound)", port: bound, sites: configuration.sites, group: group, task: task)
-    }
-}
-
-/// Why `start` failed without an underlying error.
-public enum EmulatorStartError: Error, Sendable {
-    /// The server ended before it reported its port.
-    case stoppedBeforeListening
-}
-
-/// An emulator started with `GigyaEmulator.start`; call `stop()` when done.
-public final class RunningEmulator: Sendable {
-    /// `http://HOST:PORT`.
-    public let baseURL: String
-    /// The bound port.
-    public let port: Int
-    /// The sites it serves.
-    public let sites: [EmulatorSite]
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
-
-    init(baseURL: String, port: Int, sites: [EmulatorSite], group: ServiceGroup, task: Task<Void, any Error>) {
-        self.baseURL = baseURL
-        self.port = port
-        self.sites = sites
-        self.group = group
-        self.task = task
-    }
-
-    /// Shuts down gracefully (server, webhook client) and waits until everything has stopped.
-    public func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = await task.result
     }
 }

@@ -52,31 +52,12 @@ struct EmulatorHarness {
         GigyaRESTClient(site: site, httpClient: .shared, clock: clock, logger: Logger(label: "gigya-client-tests"))
     }
 
-    /// Calls an `/_emulator` route and returns its JSON.
-    @discardableResult
-    func control(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> GigyaJSON {
-        var request = HTTPClientRequest(url: emulator.baseURL + path)
-        request.method = method
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        #expect(response.status.code < 300, "\(path) answered \(response.status.code)")
-        return GigyaJSON(parsing: Data(bytes.readableBytesView)) ?? .null
-    }
+    /// The emulator's control client.
+    var control: EmulatorControlClient { emulator.control }
 
     /// Logs a user in through the emulator's Web-SDK route and returns the UID.
     func login(provider: String, uid: String? = nil) async throws -> String {
-        let uidField = uid.map { #""uid":"\#($0)","# } ?? ""
-        let result = try await control(.POST, "/_emulator/login", json: #"{\#(uidField)"provider":"\#(provider)","apiKey":"\#(Self.apiKey)"}"#)
-        return try #require(result["UID"]?.stringValue)
-    }
-
-    /// Installs a fault on a method.
-    func fault(_ json: String) async throws {
-        try await control(.POST, "/_emulator/faults", json: json)
+        try await control.login(apiKey: Self.apiKey, uid: uid, provider: provider).UID
     }
 }
 
@@ -86,14 +67,14 @@ struct EmulatorHarness {
         try await EmulatorHarness.with { harness in
             let uid = try await harness.login(provider: "twitter")
             let session = try await harness.client().getSessionInfo(uid: uid, provider: "twitter")
-            let user = try await harness.control(.GET, "/_emulator/users/\(uid)")
-            let plain = try #require(user["sessions"]?["twitter"])
+            let user = try await harness.control.user(uid: uid)
+            let plain = try #require(user.sessions["twitter"])
             #expect(session.provider == "twitter")
             #expect(session.authToken != nil)
-            #expect(session.authToken == plain["authToken"]?.stringValue)
-            #expect(session.tokenSecret == plain["tokenSecret"]?.stringValue)
-            #expect(session.sessionHandle == plain["sessionHandle"]?.stringValue)
-            #expect(session.providerUID == plain["providerUID"]?.stringValue)
+            #expect(session.authToken == plain.authToken)
+            #expect(session.tokenSecret == plain.tokenSecret)
+            #expect(session.sessionHandle == plain.sessionHandle)
+            #expect(session.providerUID == plain.providerUID)
         }
     }
 
@@ -173,7 +154,7 @@ struct EmulatorHarness {
     @Test func retriesRetryableCodesUntilSuccess() async throws {
         try await EmulatorHarness.with { harness in
             let uid = try await harness.login(provider: "facebook")
-            try await harness.fault(#"{"method":"socialize.getSessionInfo","errorCode":500001,"count":2}"#)
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getSessionInfo", errorCode: 500_001, count: 2))
             let session = try await harness.client().getSessionInfo(uid: uid, provider: "facebook")
             #expect(session.authToken != nil)
         }
@@ -182,7 +163,7 @@ struct EmulatorHarness {
     @Test func givesUpOnARetryableCodeWhenAttemptsRunOut() async throws {
         try await EmulatorHarness.with { harness in
             let uid = try await harness.login(provider: "facebook")
-            try await harness.fault(#"{"method":"socialize.getSessionInfo","errorCode":500001,"count":3}"#)
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getSessionInfo", errorCode: 500_001, count: 3))
             await #expect {
                 _ = try await harness.client().getSessionInfo(uid: uid, provider: "facebook")
             } throws: { error in
@@ -191,21 +172,24 @@ struct EmulatorHarness {
         }
     }
 
-    @Test(arguments: [#""httpStatus":503"#, #""dropConnection":true"#])
-    func retriesHTTP503AndDroppedConnections(_ fault: String) async throws {
+    @Test(arguments: [
+        EmulatorFault(method: "socialize.getSessionInfo", httpStatus: 503, count: 2),
+        EmulatorFault(method: "socialize.getSessionInfo", dropConnection: true, count: 2),
+    ])
+    func retriesHTTP503AndDroppedConnections(_ fault: EmulatorFault) async throws {
         try await EmulatorHarness.with { harness in
             let uid = try await harness.login(provider: "facebook")
-            try await harness.fault(#"{"method":"socialize.getSessionInfo",\#(fault),"count":2}"#)
+            try await harness.control.injectFault(fault)
             let session = try await harness.client().getSessionInfo(uid: uid, provider: "facebook")
             #expect(session.authToken != nil)
             // Both faulted attempts were spent, so the success came from the third.
-            #expect(try await harness.control(.GET, "/_emulator/faults") == .array([]))
+            #expect(try await harness.control.faults().isEmpty)
         }
     }
 
     @Test func reportsADroppedConnectionAsTransportOnceAttemptsRunOut() async throws {
         try await EmulatorHarness.with { harness in
-            try await harness.fault(#"{"method":"socialize.getUserInfo","dropConnection":true}"#)
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getUserInfo", dropConnection: true))
             await #expect {
                 _ = try await harness.client().getUserInfo(uid: "anyone")
             } throws: { error in
@@ -219,7 +203,7 @@ struct EmulatorHarness {
 
     @Test func reportsHTTP5xxAsTransportOnceAttemptsRunOut() async throws {
         try await EmulatorHarness.with { harness in
-            try await harness.fault(#"{"method":"socialize.getUserInfo","httpStatus":503}"#)
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getUserInfo", httpStatus: 503))
             await #expect(throws: GigyaCallError.transport("HTTP 503")) {
                 _ = try await harness.client().getUserInfo(uid: "anyone")
             }
@@ -228,7 +212,7 @@ struct EmulatorHarness {
 
     @Test func timesOutWhenEveryAttemptIsTooSlow() async throws {
         try await EmulatorHarness.with(timeout: .milliseconds(200)) { harness in
-            try await harness.fault(#"{"method":"socialize.getUserInfo","latencyMs":1000}"#)
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getUserInfo", latencyMs: 1000))
             let started = ContinuousClock.now
             await #expect(throws: GigyaCallError.timeout) {
                 _ = try await harness.client().getUserInfo(uid: "anyone")
@@ -241,7 +225,7 @@ struct EmulatorHarness {
     @Test func recoversFromOneSlowAttempt() async throws {
         try await EmulatorHarness.with(timeout: .milliseconds(300)) { harness in
             let uid = try await harness.login(provider: "facebook")
-            try await harness.fault(#"{"method":"socialize.getSessionInfo","latencyMs":1500,"count":1}"#)
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 1500, count: 1))
             #expect(try await harness.client().getSessionInfo(uid: uid, provider: "facebook").authToken != nil)
         }
     }

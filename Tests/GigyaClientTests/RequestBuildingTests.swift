@@ -1,67 +1,11 @@
 import AsyncHTTPClient
 import Foundation
 import GigyaKit
+import GigyaVectors
 import Logging
 import Testing
 
 @testable import GigyaClient
-
-/// The official-SDK REST vectors, read from GigyaKit's fixture copy (provenance in Tests/GigyaKitTests/Fixtures/README.md).
-enum RESTVectors {
-    /// One REST signing vector in the shape the client needs.
-    struct Case: Sendable, CustomStringConvertible {
-        let name: String
-        let apiKey: String
-        let secret: String
-        let userKey: String?
-        let method: String
-        let apiDomain: String
-        let useHTTPS: Bool
-        let timestamp: Int64
-        let nonce: String
-        /// Every param the SDK sent, `sig` included.
-        let signedParams: [String: String]
-        let url: String
-        let baseString: String
-        let sig: String
-
-        var description: String { name }
-    }
-
-    /// The vectors with full inputs (the port and foreign-SDK vectors have no client shape and are GigyaKit's).
-    static let cases: [Case] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../GigyaKitTests/Fixtures/official-sdk-vectors.json")
-        guard let data = try? Data(contentsOf: url),
-            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let section = root["rest_request_signing"] as? [String: Any]
-        else {
-            return []
-        }
-        return section.keys.sorted().compactMap { name -> Case? in
-            guard let vector = section[name] as? [String: Any], let inputs = vector["inputs"] as? [String: Any],
-                let signed = vector["signedParams"] as? [String: String]
-            else {
-                return nil
-            }
-            return Case(
-                name: name,
-                apiKey: inputs["apiKey"] as! String,
-                secret: inputs["secret"] as! String,
-                userKey: inputs["userKey"] as? String,
-                method: inputs["method"] as! String,
-                apiDomain: inputs["apiDomain"] as! String,
-                useHTTPS: inputs["useHTTPS"] as! Bool,
-                timestamp: (inputs["fixed_timestamp"] as! NSNumber).int64Value,
-                nonce: inputs["fixed_nonce"] as! String,
-                signedParams: signed,
-                url: vector["url"] as! String,
-                baseString: vector["baseString"] as! String,
-                sig: vector["sig"] as! String
-            )
-        }
-    }()
-}
 
 /// A client that is never used to send: for request building, whose HTTP client is never started.
 func offlineClient(site: GigyaSiteConfiguration, clock: any WallClock = SystemWallClock(), nonce: (@Sendable (Int64) -> String)? = nil)
@@ -73,11 +17,11 @@ func offlineClient(site: GigyaSiteConfiguration, clock: any WallClock = SystemWa
 /// Request building: the bytes the client would send, pinned to the official SDKs.
 @Suite struct RequestBuildingTests {
     @Test func theVectorFileHoldsTheRESTCases() {
-        #expect(RESTVectors.cases.count >= 6)
+        #expect(OfficialSDKVectors.restSigningCases.count >= 6)
     }
 
-    @Test(arguments: RESTVectors.cases)
-    func signsExactlyAsTheOfficialSDKs(_ vector: RESTVectors.Case) throws {
+    @Test(arguments: OfficialSDKVectors.restSigningCases)
+    func signsExactlyAsTheOfficialSDKs(_ vector: RESTSigningVector) throws {
         let secret = try GigyaSecret(base64: vector.secret)
         // The https vectors go to the derived host; the http ones can only be reached through a base URL override.
         let namespace = GigyaEndpoint(method: vector.method).namespace

@@ -8,7 +8,7 @@ import Testing
 @Suite struct AccountInfoTests {
     @Test func dataMergesShallowlyAndKnownProfileFieldsAreStored() async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "google", firstName: "Ada", lastName: "Byron"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "google", firstName: "Ada", lastName: "Byron"))
             let first = try await signedCall(emulator, "accounts.setAccountInfo", ["UID": result.UID, "data": #"{"a": "x y", "b": {"c": 1}}"#])
             #expect(first.errorCode == 0, "\(first.json)")
             let second = try await signedCall(emulator, "accounts.setAccountInfo", [
@@ -18,7 +18,7 @@ import Testing
                 "status": "accepted and ignored",
             ])
             #expect(second.errorCode == 0, "\(second.json)")
-            let state = try await userState(emulator, result.UID)
+            let state = try await emulator.control.user(uid: result.UID)
             // Shallow: `b` is replaced whole, not merged with its old `c`.
             #expect(state.data == ["a": .string("x y"), "b": .object(["d": .bool(true)]), "e": .number(2.5)])
             #expect(state.firstName == "Ada")
@@ -40,11 +40,11 @@ import Testing
     ])
     func nonObjectDataOrProfileIsAnInvalidParameterValue(name: String, value: String) async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "google"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "google"))
             let answer = try await signedCall(emulator, "accounts.setAccountInfo", ["UID": result.UID, name: value])
             #expect(answer.errorCode == 400_006, "\(answer.json)")
             #expect((answer.json["errorDetails"] as? String)?.contains(name) == true, "\(answer.json)")
-            let state = try await userState(emulator, result.UID)
+            let state = try await emulator.control.user(uid: result.UID)
             #expect(state.data.isEmpty)
             #expect(state.email == nil)
         }
@@ -62,14 +62,14 @@ import Testing
 
     @Test func afterSetUIDTheSiteUIDCarriesTheDataAndTheOldUIDIsUnauthorized() async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "google"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "google"))
             let linked = try await signedCall(emulator, "socialize.setUID", ["UID": result.UID, "siteUID": "site-42"])
             #expect(linked.errorCode == 0, "\(linked.json)")
             let old = try await signedCall(emulator, "accounts.setAccountInfo", ["UID": result.UID, "data": #"{"k": 1}"#])
             #expect(old.errorCode == 403_005)
             let answer = try await signedCall(emulator, "accounts.setAccountInfo", ["UID": "site-42", "data": #"{"k": 2}"#])
             #expect(answer.errorCode == 0, "\(answer.json)")
-            #expect(try await userState(emulator, "site-42").data == ["k": .number(2)])
+            #expect(try await emulator.control.user(uid: "site-42").data == ["k": .number(2)])
         }
     }
 }

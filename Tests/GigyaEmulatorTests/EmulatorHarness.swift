@@ -3,13 +3,14 @@ import Foundation
 import Glibc
 import GigyaEmulator
 import GigyaKit
+import GigyaVectors
 import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
 
 /// The vectors' site: apiKey 3_TESTAPIKEY and the official test secret (protocol.md §8).
-let testSecret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"
+let testSecret = OfficialSDKVectors.testSecret
 let testSite = EmulatorSite(apiKey: "3_TESTAPIKEY", partnerSecret: testSecret, dataCenter: "us1", userKeys: ["AUSERKEY123": testSecret])
 
 /// An HTTP answer: status, raw body and the body parsed as a JSON object.
@@ -96,21 +97,6 @@ func signedCall(
     return try await send(.POST, signed.url, body: signed.formBody)
 }
 
-/// Logs a user in through the emulator's Web-SDK route.
-func login(_ emulator: RunningEmulator, _ request: EmulatorLoginRequest) async throws -> EmulatorLoginResult {
-    let answer = try await send(.POST, emulator.baseURL + "/_emulator/login", body: String(decoding: try JSONEncoder().encode(request), as: UTF8.self),
-        contentType: "application/json")
-    #expect(answer.status == 200)
-    return try JSONDecoder().decode(EmulatorLoginResult.self, from: Data(answer.body))
-}
-
-/// The emulator's view of a user.
-func userState(_ emulator: RunningEmulator, _ uid: String) async throws -> EmulatorUserState {
-    let answer = try await send(.GET, emulator.baseURL + "/_emulator/users/" + uid)
-    #expect(answer.status == 200)
-    return try JSONDecoder().decode(EmulatorUserState.self, from: Data(answer.body))
-}
-
 /// Sends raw bytes over a plain TCP socket and returns everything the server wrote before closing (on its own thread,
 /// so blocking reads never occupy the cooperative pool).
 func rawExchange(port: Int, request: String) async -> (bytes: [UInt8], connected: Bool) {
@@ -153,24 +139,4 @@ private func blockingExchange(port: Int, request: String) -> (bytes: [UInt8], co
         received += buffer[0..<count]
     }
     return (received, true)
-}
-
-/// The official-SDK vector file of GigyaKitTests, read from disk (it is that target's resource).
-enum OfficialVectors {
-    /// The `rest_request_signing` section.
-    nonisolated(unsafe) static let restRequestSigning: [String: Any] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("GigyaKitTests/Fixtures/official-sdk-vectors.json")
-        guard let data = try? Data(contentsOf: url), let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let section = root["rest_request_signing"] as? [String: Any]
-        else {
-            return [:]
-        }
-        return section
-    }()
-
-    /// One vector.
-    static func vector(_ name: String) throws -> [String: Any] {
-        try #require(restRequestSigning[name] as? [String: Any], "vector \(name) missing")
-    }
 }

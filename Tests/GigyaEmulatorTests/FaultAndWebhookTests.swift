@@ -10,40 +10,42 @@ import Testing
 
 /// Faults on demand, and signed webhook delivery with retries.
 @Suite struct FaultAndWebhookTests {
-    /// Installs faults and returns the HTTP status.
-    private func addFault(_ emulator: RunningEmulator, _ json: String) async throws -> HTTPAnswer {
+    /// Installs a fault written as raw JSON (to prove the route's own validation) and returns the HTTP answer.
+    private func addRawFault(_ emulator: RunningEmulator, _ json: String) async throws -> HTTPAnswer {
         try await send(.POST, emulator.baseURL + "/_emulator/faults", body: json, contentType: "application/json")
     }
 
     @Test func injectedFaultsApplyForTheirCountAndClear() async throws {
         try await withEmulator { emulator in
-            let user = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
+            let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
             let params = ["UID": user.UID, "provider": "facebook"]
-            let added = try await addFault(emulator, #"{"method":"socialize.getSessionInfo","errorCode":500001,"count":2}"#)
-            #expect(added.status == 200)
+            let added = try await emulator.control.injectFault(EmulatorFault(method: "socialize.getSessionInfo", errorCode: 500_001, count: 2))
+            #expect(added.count == 1)
             #expect(try await signedCall(emulator, "socialize.getSessionInfo", params).errorCode == 500_001)
             #expect(try await signedCall(emulator, "socialize.getUserInfo", ["UID": user.UID]).errorCode == 0)
             #expect(try await signedCall(emulator, "socialize.getSessionInfo", params).errorCode == 500_001)
             #expect(try await signedCall(emulator, "socialize.getSessionInfo", params).errorCode == 0)
 
-            _ = try await addFault(emulator, #"{"method":"*","httpStatus":503}"#)
+            try await emulator.control.injectFault(EmulatorFault(method: "*", httpStatus: 503))
             let unavailable = try await signedCall(emulator, "socialize.getSessionInfo", params)
             #expect(unavailable.status == 503)
-            let listed = try await send(.GET, emulator.baseURL + "/_emulator/faults")
-            #expect(try JSONDecoder().decode([EmulatorFault].self, from: Data(listed.body)).count == 1)
-            let cleared = try await send(.DELETE, emulator.baseURL + "/_emulator/faults")
-            #expect(cleared.status == 200)
+            #expect(try await emulator.control.faults().count == 1)
+            try await emulator.control.clearFaults()
+            #expect(try await emulator.control.faults().isEmpty)
             #expect(try await signedCall(emulator, "socialize.getSessionInfo", params).errorCode == 0)
 
-            #expect(try await addFault(emulator, #"{"method":"*","httpStatus":404}"#).status == 400)
-            #expect(try await addFault(emulator, #"{"method":"*"}"#).status == 400)
+            #expect(try await addRawFault(emulator, #"{"method":"*","httpStatus":404}"#).status == 400)
+            #expect(try await addRawFault(emulator, #"{"method":"*"}"#).status == 400)
+            await #expect(throws: EmulatorControlError.self) {
+                try await emulator.control.injectFault(EmulatorFault(method: "*", httpStatus: 404))
+            }
         }
     }
 
     @Test func latencyDelaysTheAnswer() async throws {
         try await withEmulator { emulator in
-            let user = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
-            _ = try await addFault(emulator, #"{"method":"socialize.getUserInfo","latencyMs":400,"count":1}"#)
+            let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
+            try await emulator.control.injectFault(EmulatorFault(method: "socialize.getUserInfo", latencyMs: 400, count: 1))
             let clock = ContinuousClock()
             let start = clock.now
             #expect(try await signedCall(emulator, "socialize.getUserInfo", ["UID": user.UID]).errorCode == 0)
@@ -53,7 +55,7 @@ import Testing
 
     @Test func droppedConnectionSendsNoResponse() async throws {
         try await withEmulator { emulator in
-            _ = try await addFault(emulator, #"{"method":"socialize.getUserInfo","dropConnection":true,"count":1}"#)
+            try await emulator.control.injectFault(EmulatorFault(method: "socialize.getUserInfo", dropConnection: true, count: 1))
             let request = "POST /socialize.getUserInfo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nUID=abc"
             let dropped = await rawExchange(port: emulator.port, request: request)
             #expect(dropped.connected)
@@ -80,14 +82,12 @@ import Testing
         let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await receiver.test(.live) { client in
             try await withEmulator(webhookURL: "http://127.0.0.1:\(client.port!)/hook") { emulator in
-                let user = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
-                #expect(try await send(.POST, emulator.baseURL + "/_emulator/users/\(user.UID)/delete").status == 200)
+                let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
+                #expect(try await emulator.control.deleteUser(uid: user.UID).deleted)
                 var deliveries: [EmulatorWebhookDelivery] = []
                 for _ in 0..<100 where deliveries.first?.delivered != true {
                     try await Task.sleep(for: .milliseconds(20))
-                    deliveries = try JSONDecoder().decode(
-                        [EmulatorWebhookDelivery].self, from: Data(try await send(.GET, emulator.baseURL + "/_emulator/webhooks").body)
-                    )
+                    deliveries = try await emulator.control.webhookDeliveries()
                 }
                 #expect(deliveries.first?.delivered == true)
                 #expect(deliveries.first?.attempts == 2)

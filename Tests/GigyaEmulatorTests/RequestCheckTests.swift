@@ -9,7 +9,7 @@ import Testing
     @Test func checksAnswerWithGigyasCodes() async throws {
         let clock = ManualWallClock(1_700_000_000)
         try await withEmulator(clock: clock) { emulator in
-            let user = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
+            let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
             let call = "/socialize.getSessionInfo"
 
             let noKey = try await send(.POST, emulator.baseURL + call, body: "UID=\(user.UID)&provider=facebook")
@@ -77,17 +77,15 @@ import Testing
             #expect(get.json["UID"] as? String == user.UID)
 
             // A deleted account answers to nothing.
-            let deleted = try await send(.POST, emulator.baseURL + "/_emulator/users/\(user.UID)/delete")
-            #expect(deleted.status == 200)
+            #expect(try await emulator.control.deleteUser(uid: user.UID).deleted)
             #expect(try await signedCall(emulator, "accounts.getAccountInfo", ["UID": user.UID]).errorCode == 403_005)
-            #expect(try await userState(emulator, user.UID).deleted)
+            #expect(try await emulator.control.user(uid: user.UID).deleted)
         }
     }
 
     @Test func stopReleasesThePort() async throws {
         let emulator = try await GigyaEmulator.start(configuration: EmulatorConfiguration(sites: [testSite]))
-        let health = try await send(.GET, emulator.baseURL + "/_emulator/health")
-        #expect(health.status == 200)
+        #expect(try await emulator.control.health() == EmulatorHealth(status: "ok", sites: [testSite.apiKey]))
         await emulator.stop()
         let after = await rawExchange(port: emulator.port, request: "GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
         // Tests run in parallel: another server may bind the freed port at once, so the claim is that no HTTP server

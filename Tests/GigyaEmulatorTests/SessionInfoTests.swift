@@ -9,11 +9,11 @@ import Testing
     @Test(arguments: PaddingMode.allCases)
     func tokensDecryptUnderEachPaddingModeToThePlaintextState(padding: PaddingMode) async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
             let answer = try await signedCall(emulator, "socialize.getSessionInfo", ["UID": result.UID, "provider": "facebook", "paddingMode": padding.rawValue])
             #expect(answer.errorCode == 0, "\(answer.json)")
             let payload = try JSONDecoder().decode(SessionInfoPayload.self, from: Data(answer.body))
-            let state = try await userState(emulator, result.UID)
+            let state = try await emulator.control.user(uid: result.UID)
             let session = try #require(state.sessions["facebook"])
             let cipher = try TokenCipher(secret: try GigyaSecret(base64: testSecret))
             let iv = try #require(payload.IV)
@@ -28,7 +28,7 @@ import Testing
 
     @Test func everyCallUsesAFreshIV() async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "google"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "google"))
             let first = try await signedCall(emulator, "socialize.getSessionInfo", ["UID": result.UID, "provider": "google"])
             let second = try await signedCall(emulator, "socialize.getSessionInfo", ["UID": result.UID, "provider": "google"])
             #expect(first.json["IV"] as? String != nil)
@@ -38,11 +38,10 @@ import Testing
 
     @Test func rotateIssuesNewTokens() async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
-            let before = try await userState(emulator, result.UID)
-            let answer = try await send(.POST, emulator.baseURL + "/_emulator/users/\(result.UID)/rotate")
-            #expect(answer.status == 200)
-            let after = try await userState(emulator, result.UID)
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
+            let before = try await emulator.control.user(uid: result.UID)
+            try await emulator.control.rotateTokens(uid: result.UID)
+            let after = try await emulator.control.user(uid: result.UID)
             #expect(after.sessions["facebook"]?.authToken != before.sessions["facebook"]?.authToken)
             #expect(after.sessions["facebook"]?.providerUID == before.sessions["facebook"]?.providerUID)
         }
@@ -50,14 +49,14 @@ import Testing
 
     @Test func loginResultCarriesAValidUIDSignature() async throws {
         try await withEmulator { emulator in
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "facebook", email: "a@example.com"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook", email: "a@example.com"))
             #expect(result.signatureTimestamp == "1700000000")
             #expect(result.loginProvider == "facebook")
             #expect(result.user?.email == "a@example.com")
             #expect(result.isNewUser)
             let verifier = LoginSignatureVerifier(secret: try GigyaSecret(base64: testSecret), clock: ManualWallClock(1_700_000_000))
             try verifier.verifyUser(uid: result.UID, timestamp: result.signatureTimestamp, signature: result.UIDSignature)
-            let again = try await login(emulator, EmulatorLoginRequest(uid: result.UID, provider: "google"))
+            let again = try await emulator.control.login(EmulatorLoginRequest(uid: result.UID, provider: "google"))
             #expect(again.UID == result.UID)
             #expect(!again.isNewUser)
             #expect(again.user?.providers.split(separator: ",").sorted() == ["facebook", "google"])
@@ -71,7 +70,7 @@ import Testing
             let refused = try await send(.POST, emulator.baseURL + "/_emulator/login", body: body, contentType: "application/json")
             #expect(refused.status == 400)
             #expect(refused.errorCode == 400_093)
-            let result = try await login(emulator, EmulatorLoginRequest(provider: "facebook", apiKey: "3_OTHER"))
+            let result = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook", apiKey: "3_OTHER"))
             let verifier = LoginSignatureVerifier(secret: try GigyaSecret(base64: other.partnerSecret), clock: ManualWallClock(1_700_000_000))
             try verifier.verifyUser(uid: result.UID, timestamp: result.signatureTimestamp, signature: result.UIDSignature)
         }
@@ -79,8 +78,8 @@ import Testing
 
     @Test func setUIDRules() async throws {
         try await withEmulator { emulator in
-            let user = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
-            let other = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
+            let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
+            let other = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
             let tooLong = String(repeating: "a", count: 253)
             #expect(try await signedCall(emulator, "socialize.setUID", ["UID": user.UID, "siteUID": tooLong]).errorCode == 400_006)
             #expect(try await signedCall(emulator, "socialize.setUID", ["UID": user.UID, "siteUID": "caf\u{e9}"]).errorCode == 400_006)
@@ -102,7 +101,7 @@ import Testing
             #expect((account.json["identities"] as? [[String: Any]])?.first?["provider"] as? String == "facebook")
             // Another user cannot take it; a new login of the user returns the siteUID as its UID.
             #expect(try await signedCall(emulator, "socialize.notifyRegistration", ["UID": other.UID, "siteUID": siteUID]).errorCode == 400_006)
-            let relogin = try await login(emulator, EmulatorLoginRequest(uid: user.UID, provider: "facebook"))
+            let relogin = try await emulator.control.login(EmulatorLoginRequest(uid: user.UID, provider: "facebook"))
             #expect(relogin.UID == siteUID)
             #expect(relogin.user?.isSiteUID == true)
         }
@@ -110,9 +109,9 @@ import Testing
 
     @Test func notifyRegistrationMarksTheUserRegistered() async throws {
         try await withEmulator { emulator in
-            let user = try await login(emulator, EmulatorLoginRequest(provider: "facebook"))
+            let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
             #expect(try await signedCall(emulator, "socialize.notifyRegistration", ["UID": user.UID, "siteUID": "member-7"]).errorCode == 0)
-            let state = try await userState(emulator, "member-7")
+            let state = try await emulator.control.user(uid: "member-7")
             #expect(state.isRegistered)
             #expect(state.siteUID == "member-7")
             #expect(state.gigyaUID == user.UID)

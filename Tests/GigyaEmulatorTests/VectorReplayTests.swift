@@ -1,14 +1,15 @@
 import Foundation
 import GigyaEmulator
 import GigyaKit
+import GigyaVectors
 import NIOHTTP1
 import Testing
 
-/// The official SDKs' signed requests (GigyaKitTests' fixture), replayed byte for byte with the emulator clock at 1700000000.
+/// The official SDKs' signed requests (the GigyaVectors fixture), replayed byte for byte with the emulator clock at 1700000000.
 @Suite struct VectorReplayTests {
     /// Logs in the vectors' user so its session exists.
     private func seedVectorUser(_ emulator: RunningEmulator, uid: String, provider: String) async throws {
-        let result = try await login(emulator, EmulatorLoginRequest(uid: uid, provider: provider))
+        let result = try await emulator.control.login(EmulatorLoginRequest(uid: uid, provider: provider))
         #expect(result.UID == uid)
     }
 
@@ -18,7 +19,7 @@ import Testing
         ("method_without_namespace", "facebook"),
     ])
     func plainHTTPVectorIsAccepted(name: String, provider: String) async throws {
-        let vector = try OfficialVectors.vector(name)
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", name)
         let url = try #require(vector["url"] as? String)
         let postBody = try #require(vector["postBody"] as? String)
         let inputs = try #require(vector["inputs"] as? [String: Any])
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func javaPortVectorIsAcceptedWithTheHostPort() async throws {
-        let vector = try OfficialVectors.vector("port_normalization_java")
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", "port_normalization_java")
         let http8080 = try #require(vector["http_8080"] as? [String: Any])
         var params = try #require(vector["params"] as? [String: String])
         params["sig"] = try #require(http8080["sig"] as? String)
@@ -65,7 +66,7 @@ import Testing
 
     @Test(arguments: [("getSessionInfo_https_flag_signed", "facebook"), ("getSessionInfo_eu1_userKey", "twitter")])
     func httpsVectorNeedsATrustedForwardedProto(name: String, provider: String) async throws {
-        let vector = try OfficialVectors.vector(name)
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", name)
         let url = try #require(vector["url"] as? String)
         let postBody = try #require(vector["postBody"] as? String)
         let host = String(url.dropFirst("https://".count).prefix { $0 != "/" })
@@ -79,7 +80,7 @@ import Testing
                 if trust {
                     // Over https `encrypt` defaults to false (getSessionInfo docs): no IV, plain fields.
                     #expect(answer.json["IV"] == nil)
-                    let state = try await userState(emulator, "6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a")
+                    let state = try await emulator.control.user(uid: "6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a")
                     #expect(answer.json["tokenSecret"] as? String == state.sessions[provider]?.tokenSecret)
                 }
             }
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test func encodingEdgeCasesVectorIsAcceptedAndStoresItsData() async throws {
-        let vector = try OfficialVectors.vector("encoding_edge_cases")
+        let vector = try OfficialSDKVectors.vector("rest_request_signing", "encoding_edge_cases")
         let url = try #require(vector["url"] as? String)
         let postBody = try #require(vector["postBody"] as? String)
         let host = String(url.dropFirst("https://".count).prefix { $0 != "/" })
@@ -101,11 +102,11 @@ import Testing
             #expect(tamperedBody != postBody)
             let tampered = try await send(.POST, emulator.baseURL + path, body: tamperedBody, headers: headers)
             #expect(tampered.errorCode == 403_003, "\(tampered.json)")
-            #expect(try await userState(emulator, uid).data.isEmpty)
+            #expect(try await emulator.control.user(uid: uid).data.isEmpty)
             // A refused signature records no nonce, so the genuine bytes still pass.
             let answer = try await send(.POST, emulator.baseURL + path, body: postBody, headers: headers)
             #expect(answer.errorCode == 0, "\(answer.json)")
-            #expect(try await userState(emulator, uid).data == ["b": .number(1), "a": .string("x y")])
+            #expect(try await emulator.control.user(uid: uid).data == ["b": .number(1), "a": .string("x y")])
             let account = try await signedCall(emulator, "accounts.getAccountInfo", ["UID": uid])
             #expect(account.errorCode == 0, "\(account.json)")
             let data = try #require(account.json["data"] as? [String: Any])

@@ -1,3 +1,4 @@
+import GigyaVectors
 import Testing
 
 @testable import GigyaKit
@@ -10,7 +11,7 @@ import Testing
     /// A verifier whose clock stands `offset` seconds after the vector's timestamp.
     func verifier(offset: Int64, window: Int64 = 300) throws -> LoginSignatureVerifier {
         LoginSignatureVerifier(
-            secret: try GigyaSecret(base64: Vectors.secret),
+            secret: try GigyaSecret(base64: OfficialSDKVectors.testSecret),
             windowSeconds: window,
             clock: ManualWallClock(1_700_000_000 + offset)
         )
@@ -42,7 +43,7 @@ import Testing
 
     @Test func aMovingClockIsFollowed() throws {
         let clock = ManualWallClock(1_700_000_000)
-        let verifier = LoginSignatureVerifier(secret: try GigyaSecret(base64: Vectors.secret), clock: clock)
+        let verifier = LoginSignatureVerifier(secret: try GigyaSecret(base64: OfficialSDKVectors.testSecret), clock: clock)
         try verifier.verifyUser(uid: Self.uid, timestamp: "1700000000", signature: Self.signature)
         clock.advance(by: 301)
         #expect(clock.now() == 1_700_000_301)
@@ -129,7 +130,7 @@ import Testing
         for (failure, code) in failures {
             #expect(failure.code == code)
             #expect(!failure.description.contains(Self.signature))
-            #expect(!failure.description.contains(Vectors.secret))
+            #expect(!failure.description.contains(OfficialSDKVectors.testSecret))
         }
         #expect(SignatureFailure.timestampOutsideWindow(skewSeconds: -42).description.contains("42 s in the future"))
         #expect(SignatureFailure.timestampOutsideWindow(skewSeconds: 42).description.contains("42 s in the past"))

@@ -1,4 +1,5 @@
 import Foundation
+import GigyaVectors
 import Testing
 
 @testable import GigyaKit
@@ -6,11 +7,11 @@ import Testing
 /// Every `rest_request_signing` vector, reproduced byte for byte.
 @Suite struct RequestSigningTests {
     /// The vectors that carry full SDK inputs.
-    static let fullCases = Vectors.section("rest_request_signing").filter { ($0.value as? [String: Any])?["inputs"] != nil }.keys.sorted()
+    static let fullCases = OfficialSDKVectors.section("rest_request_signing").filter { ($0.value as? [String: Any])?["inputs"] != nil }.keys.sorted()
 
     @Test(arguments: fullCases)
     func signingReproducesTheOfficialSDK(name: String) throws {
-        let vector = try #require(Vectors.section("rest_request_signing")[name] as? [String: Any])
+        let vector = try #require(OfficialSDKVectors.section("rest_request_signing")[name] as? [String: Any])
         let inputs = try #require(vector["inputs"] as? [String: Any])
         let signedParams = try #require(vector["signedParams"] as? [String: String])
         let rawParams = try #require(inputs["params"] as? [String: Any])
@@ -54,7 +55,7 @@ import Testing
 
     @Test(arguments: ["http_8080", "https_443"])
     func portNormalizationMatchesTheJavaSDK(name: String) throws {
-        let section = try #require(Vectors.section("rest_request_signing")["port_normalization_java"] as? [String: Any])
+        let section = try #require(OfficialSDKVectors.section("rest_request_signing")["port_normalization_java"] as? [String: Any])
         let vector = try #require(section[name] as? [String: Any])
         let params = try #require(section["params"] as? [String: String])
         let secret = try GigyaSecret(base64: try #require(section["secret"] as? String))
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func javaSDKUnitTestVector() throws {
-        let vector = try #require(Vectors.section("rest_request_signing")["java_sdk_unit_test_vector"] as? [String: Any])
+        let vector = try #require(OfficialSDKVectors.section("rest_request_signing")["java_sdk_unit_test_vector"] as? [String: Any])
         let secret = try GigyaSecret(base64: try #require(vector["secret_base64"] as? String))
         let baseString = OAuth1BaseString.build(
             httpMethod: "POST",
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func androidSDKUnitTestVectorWithUnpaddedSecret() throws {
-        let vector = try #require(Vectors.section("rest_request_signing")["android_sdk_unit_test_vector"] as? [String: Any])
+        let vector = try #require(OfficialSDKVectors.section("rest_request_signing")["android_sdk_unit_test_vector"] as? [String: Any])
         let secret = try GigyaSecret(base64: try #require(vector["secret"] as? String))
         #expect(secret.byteCount == 13)
         let baseString = OAuth1BaseString.build(
@@ -91,13 +92,13 @@ import Testing
     }
 
     @Test func gslibSingleEncodingDiffersFromTheOfficialDoubleEncoding() throws {
-        let checks = try #require(Vectors.section("cross_checks")["gslib_vs_official"] as? [String: Any])
+        let checks = try #require(OfficialSDKVectors.section("cross_checks")["gslib_vs_official"] as? [String: Any])
         let same = try #require(checks["same_params_as_getSessionInfo_http_signed"] as? [String: Any])
-        let official = try #require(Vectors.section("rest_request_signing")["getSessionInfo_http_signed"] as? [String: Any])
+        let official = try #require(OfficialSDKVectors.section("rest_request_signing")["getSessionInfo_http_signed"] as? [String: Any])
         #expect(official["sig"] as? String == same["official_sig"] as? String)
         let special = try #require(checks["with_status_param_special_chars"] as? [String: Any])
         #expect(special["official_python_sig"] as? String != special["gslib_sig"] as? String)
-        let secret = try GigyaSecret(base64: Vectors.secret)
+        let secret = try GigyaSecret(base64: OfficialSDKVectors.testSecret)
         let user = try #require(checks["user_signature"] as? [String: String])
         #expect(secret.signature(for: "1700000000_6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a") == user["official"])
         let friend = try #require(checks["friend_signature"] as? [String: String])
@@ -117,7 +118,7 @@ import Testing
     }
 
     @Test func signerDefaultsCanBeOverriddenButTimestampAndNonceCannot() throws {
-        let signer = RequestSigner(apiKey: "3_K", secret: try GigyaSecret(base64: Vectors.secret), userKey: "UK")
+        let signer = RequestSigner(apiKey: "3_K", secret: try GigyaSecret(base64: OfficialSDKVectors.testSecret), userKey: "UK")
         let signed = signer.sign(
             method: "accounts.getAccountInfo",
             params: ["format": "xml", "httpStatusCodes": "true", "timestamp": "1", "sig": "forged"],

@@ -1,4 +1,5 @@
 import Foundation
+import GigyaVectors
 import Testing
 
 @testable import GigyaKit
@@ -12,7 +13,7 @@ import Testing
 
     @Test(arguments: signatureCases)
     func calcSignatureMatchesTheOfficialSDK(name: String) throws {
-        let vector = try #require(Vectors.section("sigutils")[name] as? [String: Any])
+        let vector = try #require(OfficialSDKVectors.section("sigutils")[name] as? [String: Any])
         let secret = try GigyaSecret(base64: try #require(vector["secret"] as? String))
         let baseString = try #require(vector["baseString"] as? String)
         let signature = try #require(vector["signature"] as? String)
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func signatureBasesMatchTheVectors() throws {
-        let section = Vectors.section("sigutils")
+        let section = OfficialSDKVectors.section("sigutils")
         func base(_ name: String) throws -> String? { try #require(section[name] as? [String: Any])["baseString"] as? String }
         #expect(SignatureBase.user(timestamp: "1700000000", uid: "6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a") == (try base("calcSignature_user")))
         #expect(SignatureBase.user(timestamp: "1700000000", uid: "_gid_Rüdiger+/==") == (try base("calcSignature_user_non_ascii_uid")))
@@ -44,7 +45,7 @@ import Testing
 
     @Test(arguments: ["getDynamicSessionSignature", "getDynamicSessionSignatureUserSigned"])
     func dynamicSessionCookieMatchesTheOfficialSDK(name: String) throws {
-        let vector = try #require(Vectors.section("sigutils")[name] as? [String: Any])
+        let vector = try #require(OfficialSDKVectors.section("sigutils")[name] as? [String: Any])
         let loginToken = try #require(vector["gltCookie"] as? String)
         let timeout = Int64(try #require(vector["timeoutInSeconds"] as? Int))
         let now = Int64(try #require(vector["now"] as? Int))
@@ -54,16 +55,16 @@ import Testing
             loginToken: loginToken,
             timeoutSeconds: timeout,
             now: now,
-            secret: try GigyaSecret(base64: Vectors.secret),
+            secret: try GigyaSecret(base64: OfficialSDKVectors.testSecret),
             userKey: userKey
         )
         #expect(cookie == vector["cookieValue"] as? String)
     }
 
     @Test func javaValidateResults() throws {
-        let results = try #require(Vectors.section("sigutils")["java_validate_results"] as? [String: String])
+        let results = try #require(OfficialSDKVectors.section("sigutils")["java_validate_results"] as? [String: String])
         let verifier = LoginSignatureVerifier(
-            secret: try GigyaSecret(base64: Vectors.secret),
+            secret: try GigyaSecret(base64: OfficialSDKVectors.testSecret),
             clock: ManualWallClock(1_700_000_000)
         )
         #expect(results["validateUserSignature(uid,ts,secret,'0PGU+ePAPhepuk2B2rkiuaqiNOI=')"] == "true")
@@ -80,7 +81,7 @@ import Testing
         // Java refuses the old timestamp with a 180 s expiration; so does our verifier once the clock has moved on.
         #expect(results["validateUserSignature(..., expiration=180) with ts=1700000000 (old)"] == "false")
         let later = LoginSignatureVerifier(
-            secret: try GigyaSecret(base64: Vectors.secret),
+            secret: try GigyaSecret(base64: OfficialSDKVectors.testSecret),
             windowSeconds: 180,
             clock: ManualWallClock(1_800_000_000)
         )
@@ -93,11 +94,11 @@ import Testing
 
     @Test(arguments: [(-180, false), (-181, true), (181, true), (180, false), (0, false)])
     func pythonExpirationSemanticsWithA180SecondWindow(offset: Int64, expired: Bool) throws {
-        let semantics = try #require(Vectors.section("sigutils")["python_expiration_semantics"] as? [String: Any])
+        let semantics = try #require(OfficialSDKVectors.section("sigutils")["python_expiration_semantics"] as? [String: Any])
         #expect(semantics["ts_now_minus_180_exp_180_expired"] as? Bool == false)
         #expect(semantics["ts_now_minus_181_exp_180_expired"] as? Bool == true)
         #expect(semantics["ts_now_plus_181_exp_180_expired"] as? Bool == true)
-        let secret = try GigyaSecret(base64: Vectors.secret)
+        let secret = try GigyaSecret(base64: OfficialSDKVectors.testSecret)
         let timestamp = 1_700_000_000 + offset
         let uid = "u1"
         let signature = secret.signature(for: SignatureBase.user(timestamp: String(timestamp), uid: uid))
@@ -112,7 +113,7 @@ import Testing
     }
 
     @Test func webhookHMACOverTheRawBody() throws {
-        let vector = try #require(Vectors.section("webhook_hmac")["x_gigya_sig_hmac_sha1"] as? [String: Any])
+        let vector = try #require(OfficialSDKVectors.section("webhook_hmac")["x_gigya_sig_hmac_sha1"] as? [String: Any])
         let body = Data(try #require(vector["rawBody"] as? String).utf8)
         let secret = try GigyaSecret(base64: try #require(vector["secret"] as? String))
         let header = try #require(vector["X-Gigya-Sig-Hmac-Sha1"] as? String)
@@ -166,9 +167,9 @@ import Testing
     }
 
     @Test func secretNeverPrintsItsKey() throws {
-        let secret = try GigyaSecret(base64: Vectors.secret)
+        let secret = try GigyaSecret(base64: OfficialSDKVectors.testSecret)
         for text in [String(describing: secret), String(reflecting: secret), "\(secret)"] {
-            #expect(!text.contains(Vectors.secret))
+            #expect(!text.contains(OfficialSDKVectors.testSecret))
             #expect(text.contains("redacted"))
         }
     }
@@ -178,12 +179,12 @@ import Testing
         "0PGU+ePAPhepuk2B2rkiuaqiNOJ=", "0PGU+ePAPhepuk2B2rkiuaqiNOI=\n", "0PGU+ePAPhepuk2B2rkiuaqiNO=I",
     ])
     func malformedPresentedSignaturesSimplyFail(signature: String) throws {
-        let secret = try GigyaSecret(base64: Vectors.secret)
+        let secret = try GigyaSecret(base64: OfficialSDKVectors.testSecret)
         #expect(!secret.isValidSignature(signature, for: "1700000000_6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a"))
     }
 
     @Test func everyDifferentMACIsRefused() throws {
-        let secret = try GigyaSecret(base64: Vectors.secret)
+        let secret = try GigyaSecret(base64: OfficialSDKVectors.testSecret)
         let message = "1700000000_6f1bf2b8d7e14c0f9c1f0e1e2d3c4b5a"
         let good = bytes(hex: hex(Data(base64Encoded: "0PGU+ePAPhepuk2B2rkiuaqiNOI=")!))
         for index in 0..<20 {

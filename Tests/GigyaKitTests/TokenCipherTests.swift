@@ -1,22 +1,23 @@
 import Foundation
+import GigyaVectors
 import Testing
 
 @testable import GigyaKit
 
 /// getSessionInfo token decryption: the documented vectors, NIST SP 800-38A, and hostile input.
 @Suite struct TokenCipherTests {
-    static var section: [String: Any] { Vectors.section("getSessionInfo_aes_cbc") }
+    static var section: [String: Any] { OfficialSDKVectors.section("getSessionInfo_aes_cbc") }
     static let vectors = (section["vectors"] as? [[String: String]]) ?? []
     static let iv = (section["IV"] as? String) ?? ""
 
     /// The cipher keyed with the vector secret.
-    func cipher(_ secret: String = Vectors.secret) throws -> TokenCipher {
+    func cipher(_ secret: String = OfficialSDKVectors.testSecret) throws -> TokenCipher {
         try TokenCipher(secret: try GigyaSecret(base64: secret))
     }
 
     @Test func fixtureHasEveryPaddingCase() {
         #expect(Self.vectors.count == 8)
-        #expect(Self.section["keyHex"] as? String == hex((try? GigyaSecret(base64: Vectors.secret))?.keyBytes ?? []))
+        #expect(Self.section["keyHex"] as? String == hex((try? GigyaSecret(base64: OfficialSDKVectors.testSecret))?.keyBytes ?? []))
     }
 
     @Test(arguments: vectors)
@@ -163,6 +164,6 @@ import Testing
 extension TokenCipher {
     /// The key bytes, for building raw test ciphertexts.
     var keyForTests: [UInt8] {
-        (try? GigyaSecret(base64: Vectors.secret))?.keyBytes ?? []
+        (try? GigyaSecret(base64: OfficialSDKVectors.testSecret))?.keyBytes ?? []
     }
 }

@@ -1,77 +1,14 @@
-import Foundation
-public import GigyaKit
+import GigyaKit
 import Synchronization
-
-extension GigyaJSON {
-    /// The value as `JSONSerialization` writes it, for Gigya replies.
-    var serializable: Any {
-        switch self {
-        case .null: NSNull()
-        case .bool(let value): value
-        case .number(let value): value.rounded() == value && abs(value) < 1e15 ? Int(value) as Any : value as Any
-        case .string(let value): value
-        case .array(let value): value.map(\.serializable)
-        case .object(let value): value.mapValues(\.serializable)
-        }
-    }
-}
-
-/// One provider session of an emulated user, in plaintext (the emulator is a test tool; see `GET /_emulator/users/{uid}`).
-public struct EmulatorProviderSession: Sendable, Codable, Equatable {
-    /// The provider's access token, returned as is by getSessionInfo.
-    public var authToken: String
-    /// The token secret, returned AES-CBC encrypted over HTTP.
-    public var tokenSecret: String
-    /// The session handle, returned AES-CBC encrypted over HTTP.
-    public var sessionHandle: String
-    /// The user's id at the provider.
-    public var providerUID: String
-    /// Unix seconds when the token expires.
-    public var tokenExpiration: Int64
-    /// Unix seconds when the session expires.
-    public var sessionExpiration: Int64
-}
-
-/// The state of one emulated user, as `GET /_emulator/users/{uid}` shows it.
-public struct EmulatorUserState: Sendable, Codable, Equatable {
-    /// The Gigya UID given at creation (32 hex digits unless the login named one).
-    public var gigyaUID: String
-    /// The site UID set by setUID / notifyRegistration, if any; it then replaces the Gigya UID in every answer.
-    public var siteUID: String?
-    /// The id the user answers to now: the site UID when set, else the Gigya UID.
-    public var UID: String
-    /// The site the user belongs to.
-    public var apiKey: String
-    /// The provider of the latest login.
-    public var loginProvider: String
-    /// Provider sessions keyed by provider name.
-    public var sessions: [String: EmulatorProviderSession]
-    /// Profile fields given at login.
-    public var email: String?
-    /// First name given at login.
-    public var firstName: String?
-    /// Last name given at login.
-    public var lastName: String?
-    /// The custom `data` object, as merged by setAccountInfo.
-    public var data: [String: GigyaJSON]
-    /// Whether notifyRegistration was called.
-    public var isRegistered: Bool
-    /// Unix seconds of creation.
-    public var created: Int64
-    /// Unix seconds of the latest login.
-    public var lastLogin: Int64
-    /// Whether the account was deleted (it then answers to nothing).
-    public var deleted: Bool
-}
-
-/// Why a siteUID assignment was refused.
-enum SiteUIDConflict: Error {
-    /// Another user of the site answers to (or was created with) that id.
-    case heldByAnotherUser
-}
 
 /// All users and seen nonces, behind one `Mutex`; no I/O or crypto ever runs while it is held.
 final class EmulatorStore: Sendable {
+    /// Why a siteUID assignment was refused.
+    enum SiteUIDConflict: Error {
+        /// Another user of the site answers to (or was created with) that id.
+        case heldByAnotherUser
+    }
+
     /// The mutable state.
     private struct State {
         /// Users by Gigya UID, per API key.

@@ -3,71 +3,7 @@ import GigyaKit
 import Hummingbird
 import Logging
 
-/// The body of `POST /_emulator/login`: what a browser login through the Web SDK would have decided.
-public struct EmulatorLoginRequest: Sendable, Codable, Equatable {
-    /// Log this user in again (Gigya UID or current site UID); a new user is created when absent or unknown.
-    public var uid: String?
-    /// The provider (`facebook`, `google`, `oidc-…`).
-    public var provider: String
-    /// The site; required when the emulator serves several.
-    public var apiKey: String?
-    /// The user's id at the provider; kept from the previous session, or random.
-    public var providerUID: String?
-    /// Profile email.
-    public var email: String?
-    /// Profile first name.
-    public var firstName: String?
-    /// Profile last name.
-    public var lastName: String?
-
-    /// Creates a login request.
-    public init(
-        uid: String? = nil, provider: String, apiKey: String? = nil, providerUID: String? = nil, email: String? = nil,
-        firstName: String? = nil, lastName: String? = nil
-    ) {
-        self.uid = uid
-        self.provider = provider
-        self.apiKey = apiKey
-        self.providerUID = providerUID
-        self.email = email
-        self.firstName = firstName
-        self.lastName = lastName
-    }
-}
-
-/// The user object of a login result (the Web SDK's `response.user`, trimmed).
-public struct EmulatorLoginUser: Sendable, Codable, Equatable {
-    public var UID: String
-    public var isSiteUID: Bool
-    public var isSiteUser: Bool
-    public var isConnected: Bool
-    public var loginProvider: String
-    public var loginProviderUID: String
-    /// Connected providers, comma-separated as the Web SDK gives them.
-    public var providers: String
-    public var email: String?
-    public var firstName: String?
-    public var lastName: String?
-}
-
-/// What `POST /_emulator/login` returns: the login result a browser would get from the Web SDK.
-public struct EmulatorLoginResult: Sendable, Codable, Equatable {
-    /// The user's id: the site UID when one is set (as Gigya returns it), else the Gigya UID.
-    public var UID: String
-    /// base64 HMAC-SHA1 over `signatureTimestamp_UID` with the partner secret (protocol.md §2).
-    public var UIDSignature: String
-    /// Unix seconds on the emulator clock, as a string.
-    public var signatureTimestamp: String
-    /// The provider of this login.
-    public var provider: String
-    /// The same as `provider`.
-    public var loginProvider: String
-    /// Whether the login created the user.
-    public var isNewUser: Bool
-    /// The user object.
-    public var user: EmulatorLoginUser?
-}
-
+/// The handlers of the `/_emulator` control routes.
 extension EmulatorCore {
     /// Fresh random provider tokens, valid 60 days on the emulator clock.
     func freshSession(providerUID: String) -> EmulatorProviderSession {
@@ -123,7 +59,7 @@ extension EmulatorCore {
             now: now
         )
         let timestamp = String(now)
-        let result = EmulatorLoginResult(
+        var result = EmulatorLoginResult(
             UID: user.UID,
             UIDSignature: site.partnerSecret.signature(for: SignatureBase.user(timestamp: timestamp, uid: user.UID)),
             signatureTimestamp: timestamp,
@@ -143,13 +79,20 @@ extension EmulatorCore {
                 lastName: user.lastName
             )
         )
+        if body.wantsIDToken {
+            guard let token = loginToken(site: site, uid: user.UID, audience: body.audience, now: now) else {
+                return controlError(.generalServerError, "token signing failed", status: 500)
+            }
+            result.idToken = token
+        }
         logger.debug("emulated login", metadata: ["apiKey": "\(site.site.apiKey)", "provider": "\(body.provider)", "new": "\(isNew)"])
         return GigyaEmulator.jsonResponse(encoding: result)
     }
 
     /// Finds the one user a control route names, or the error to answer with.
     func controlUser(_ request: Request, context: EmulatorRequestContext) -> Result<EmulatorUserState, ControlFailure> {
-        guard let uid = context.parameters.get("uid") else {
+        // Path parameters arrive percent-encoded; EmulatorControlClient encodes every UID it addresses.
+        guard let uid = context.parameters.get("uid")?.removingPercentEncoding else {
             return .failure(ControlFailure(response: controlError(.missingRequiredParameter, "Missing required parameter: uid", status: 400)))
         }
         let apiKey = request.uri.queryParameters.get("apiKey")
@@ -217,10 +160,10 @@ extension EmulatorCore {
         }
         return GigyaEmulator.jsonResponse(encoding: self.faults.add(faults))
     }
-}
 
-/// A control route's early answer.
-struct ControlFailure: Error {
-    /// The response to send.
-    let response: Response
+    /// A control route's early answer.
+    struct ControlFailure: Error {
+        /// The response to send.
+        let response: Response
+    }
 }
