@@ -231,6 +231,7 @@ let package = Package(
         .testTarget(
             name: "VaultServerTests",
             dependencies: [
+                "LocalPostgres",
                 "VaultTesting",
                 "VaultDevelopment",
                 .product(name: "Prometheus", package: "swift-prometheus"),

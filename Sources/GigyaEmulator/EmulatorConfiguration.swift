@@ -9,11 +9,11 @@ public struct EmulatorConfiguration: Sendable {
     public var webhookURL: String?
     /// The clock for request timestamps, login signatures and expirations.
     public var clock: any WallClock
-    /// The allowed |now − timestamp| of a signed request (Gigya: about two minutes, protocol.md §1.5, §9.2).
+    /// The allowed |now − timestamp| of a signed request (Gigya: about two minutes, docs/gigya-protocol.md §1.5, §9.2).
     public var requestWindowSeconds: Int64
     /// Waits between webhook delivery attempts; their count is the number of retries after the first attempt.
     public var webhookRetryDelays: [Duration]
-    /// How long one webhook attempt may take (Gigya waits 10 s, protocol.md §7).
+    /// How long one webhook attempt may take (Gigya waits 10 s, docs/gigya-protocol.md §7).
     public var webhookTimeout: Duration
     /// Whether `X-Forwarded-Proto` decides the scheme of the signed URL (only behind a TLS-terminating proxy you trust).
     public var trustForwardedProto: Bool

@@ -100,6 +100,11 @@ public struct EmulatorControlClient: Sendable {
         try await call(.GET, "/_emulator/webhooks")
     }
 
+    /// `GET /_emulator/stats`: how many REST calls of each method were answered, by outcome.
+    public func stats() async throws(EmulatorControlError) -> EmulatorCallStats {
+        try await call(.GET, "/_emulator/stats")
+    }
+
     /// The path of a user route; the UID is percent-encoded so any UID the emulator accepts can be addressed.
     static func userPath(_ uid: String, suffix: String = "", apiKey: String? = nil) -> String {
         let encodedUID = uid.addingPercentEncoding(withAllowedCharacters: unreserved) ?? uid

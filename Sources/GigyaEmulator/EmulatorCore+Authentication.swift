@@ -98,7 +98,7 @@ extension EmulatorCore {
         return "http"
     }
 
-    /// The URL as the client addressed it: scheme, Host header with its port, raw path (protocol.md §1.3).
+    /// The URL as the client addressed it: scheme, Host header with its port, raw path (docs/gigya-protocol.md §1.3).
     func signedURL(_ request: Request, scheme: String) -> String? {
         guard let host = request.head.authority , !host.isEmpty else {
             return nil

@@ -14,7 +14,7 @@ extension EmulatorCore {
         return .success(user)
     }
 
-    /// `socialize.getSessionInfo` (protocol.md §4).
+    /// `socialize.getSessionInfo` (docs/gigya-protocol.md §4).
     func getSessionInfo(_ call: AuthenticatedCall) -> GigyaReply {
         let user: EmulatorUserState
         switch self.user(for: call) {
@@ -66,7 +66,7 @@ extension EmulatorCore {
         return .ok(fields)
     }
 
-    /// `socialize.setUID` and `socialize.notifyRegistration` (protocol.md §3).
+    /// `socialize.setUID` and `socialize.notifyRegistration` (docs/gigya-protocol.md §3).
     func setSiteUID(_ call: AuthenticatedCall, register: Bool) -> GigyaReply {
         let user: EmulatorUserState
         switch self.user(for: call) {

@@ -12,6 +12,7 @@ final class EmulatorCore: Sendable {
     let store = EmulatorStore()
     let faults = FaultInjector()
     let jwtKeys = EmulatorJWTKeyRing()
+    let ledger = CallLedger()
     let webhooks: WebhookDispatcher?
     let clock: any WallClock
     let window: Int64
@@ -67,9 +68,10 @@ final class EmulatorCore: Sendable {
         }
         let httpStatusCodes = params["httpStatusCodes"]?.lowercased() == "true"
         let context = params["context"]
-        /// Renders a reply for this call.
+        /// Renders a reply for this call, and counts it.
         func respond(_ reply: GigyaReply, forcedStatus: Int? = nil) -> Response {
-            reply.response(httpStatusCodes: httpStatusCodes, clock: clock, context: context, forcedStatus: forcedStatus)
+            ledger.record(method: method, ok: reply.code == .ok && forcedStatus == nil)
+            return reply.response(httpStatusCodes: httpStatusCodes, clock: clock, context: context, forcedStatus: forcedStatus)
         }
 
         let outcome = faults.outcome(for: method)

@@ -62,7 +62,7 @@ public struct EmulatorLoginUser: Sendable, Codable, Equatable {
 public struct EmulatorLoginResult: Sendable, Codable, Equatable {
     /// The user's id: the site UID when one is set (as Gigya returns it), else the Gigya UID.
     public var UID: String
-    /// base64 HMAC-SHA1 over `signatureTimestamp_UID` with the partner secret (protocol.md §2).
+    /// base64 HMAC-SHA1 over `signatureTimestamp_UID` with the partner secret (docs/gigya-protocol.md §2).
     public var UIDSignature: String
     /// Unix seconds on the emulator clock, as a string.
     public var signatureTimestamp: String

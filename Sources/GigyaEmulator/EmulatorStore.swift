@@ -40,7 +40,7 @@ final class EmulatorStore: Sendable {
         }
     }
 
-    /// The live user that answers to `uid` now: by site UID when one is set, else by Gigya UID (protocol.md §3).
+    /// The live user that answers to `uid` now: by site UID when one is set, else by Gigya UID (docs/gigya-protocol.md §3).
     func activeUser(apiKey: String, uid: String) -> EmulatorUserState? {
         state.withLock { state in
             Self.activeGigyaUID(state, apiKey: apiKey, uid: uid).flatMap { state.users[apiKey]?[$0] }
@@ -159,7 +159,7 @@ final class EmulatorStore: Sendable {
         }
     }
 
-    /// Links a site UID to the live user answering to `uid`; the old id stops answering (protocol.md §3).
+    /// Links a site UID to the live user answering to `uid`; the old id stops answering (docs/gigya-protocol.md §3).
     ///
     /// Returns nil when no live user answers to `uid`.
     func setSiteUID(apiKey: String, uid: String, siteUID: String, register: Bool) throws(SiteUIDConflict) -> EmulatorUserState? {

@@ -49,7 +49,7 @@ extension GigyaEmulator {
             guard seen.insert(site.apiKey).inserted else {
                 throw .duplicateAPIKey(site.apiKey)
             }
-            // The partner secret keys AES for getSessionInfo (protocol.md §4), so it must be 16, 24 or 32 bytes.
+            // The partner secret keys AES for getSessionInfo (docs/gigya-protocol.md §4), so it must be 16, 24 or 32 bytes.
             guard let secret = try? GigyaSecret(base64: site.partnerSecret), (try? TokenCipher(secret: secret)) != nil else {
                 throw .invalidSecret(apiKey: site.apiKey, userKey: nil)
             }

@@ -31,7 +31,7 @@ public enum GigyaEmulator {
         return app
     }
 
-    /// Registers every route; the router must be complete before the application is built (STYLE.md, known traps).
+    /// Registers every route; the router must be complete before the application is built: routes added after the application is built are never served.
     static func addRoutes(to router: Router<EmulatorRequestContext>, core: EmulatorCore) {
         let control = router.group("_emulator")
         control.get("health") { _, _ in
@@ -67,6 +67,9 @@ public enum GigyaEmulator {
         }
         control.get("webhooks") { _, _ in
             GigyaEmulator.jsonResponse(encoding: core.webhooks?.log() ?? [])
+        }
+        control.get("stats") { _, _ in
+            GigyaEmulator.jsonResponse(encoding: core.ledger.snapshot())
         }
         router.post(":method") { request, context in
             try await core.handleREST(request, method: context.parameters.get("method") ?? "", channel: context.channel)

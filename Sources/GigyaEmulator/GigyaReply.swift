@@ -1,7 +1,7 @@
 import GigyaKit
 import Hummingbird
 
-/// A Gigya-shaped JSON answer (protocol.md §5): the common fields plus the method's own.
+/// A Gigya-shaped JSON answer (docs/gigya-protocol.md §5): the common fields plus the method's own.
 struct GigyaReply {
     /// The error code (0 on success).
     var code: GigyaErrorCode
@@ -20,7 +20,7 @@ struct GigyaReply {
         GigyaReply(code: code, details: details)
     }
 
-    /// The HTTP response: status 200 unless the caller sent `httpStatusCodes=true` (protocol.md §1.2), or `forcedStatus`.
+    /// The HTTP response: status 200 unless the caller sent `httpStatusCodes=true` (docs/gigya-protocol.md §1.2), or `forcedStatus`.
     func response(httpStatusCodes: Bool, clock: any WallClock, context: String? = nil, forcedStatus: Int? = nil) -> Response {
         var object = fields
         object["errorCode"] = code.rawValue

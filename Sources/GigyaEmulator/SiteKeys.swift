@@ -6,7 +6,7 @@ struct SiteKeys: Sendable {
     let site: EmulatorSite
     /// The partner secret: verifies signatures, signs logins and webhooks, keys the token cipher.
     let partnerSecret: GigyaSecret
-    /// AES-CBC under the partner secret (protocol.md §4).
+    /// AES-CBC under the partner secret (docs/gigya-protocol.md §4).
     let cipher: TokenCipher
     /// User-key secrets by user key.
     let userKeys: [String: GigyaSecret]

@@ -7,7 +7,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 
-/// Delivers signed webhook notifications (protocol.md §7) and owns the HTTP client; a `Service`, so it is shut down with the app.
+/// Delivers signed webhook notifications (docs/gigya-protocol.md §7) and owns the HTTP client; a `Service`, so it is shut down with the app.
 final class WebhookDispatcher: Service, Sendable {
     /// A notification waiting to be delivered.
     struct Notification: Sendable {
@@ -36,7 +36,7 @@ final class WebhookDispatcher: Service, Sendable {
         (queue, continuation) = AsyncStream.makeStream(of: Notification.self)
     }
 
-    /// Builds, signs and queues an `accountDeleted` notification in the v2.0 shape of protocol.md §7.
+    /// Builds, signs and queues an `accountDeleted` notification in the v2.0 shape of docs/gigya-protocol.md §7.
     func enqueueAccountDeleted(uid: String, apiKey: String, secret: GigyaSecret, now: Int64) {
         let eventID = UUID().uuidString.lowercased()
         let payload = WebhookPayload(
@@ -130,7 +130,7 @@ final class WebhookDispatcher: Service, Sendable {
     }
 }
 
-/// The notification body (protocol.md §7).
+/// The notification body (docs/gigya-protocol.md §7).
 private struct WebhookPayload: Encodable {
     /// One event.
     struct Event: Encodable {

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 import Foundation
+import GigyaEmulator
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -32,13 +33,14 @@ public enum DemoLogin {
 
     /// Logs in at the emulator, posts the result, waits until stored, reads the tokens back and compares them.
     public static func run(state: DemoState, provider: String, httpClient: HTTPClient) async throws -> Report {
-        let login = try await json(
-            httpClient, "POST", "\(state.emulatorURL)/_emulator/login",
-            body: ["provider": provider, "apiKey": state.siteAPIKey], step: "emulator login"
-        )
-        guard let uid = login["UID"] as? String, let signature = login["UIDSignature"] as? String,
-            let timestamp = (login["signatureTimestamp"] as? String) ?? (login["signatureTimestamp"] as? Int).map(String.init)
-        else { throw Failure.unexpected("the emulator's login result lacks UID, UIDSignature or signatureTimestamp") }
+        let emulator = EmulatorControlClient(baseURL: state.emulatorURL, httpClient: httpClient, timeout: .seconds(30))
+        let login: EmulatorLoginResult
+        do {
+            login = try await emulator.login(apiKey: state.siteAPIKey, provider: provider)
+        } catch {
+            throw Failure.unexpected("emulator login failed: \(error)")
+        }
+        let (uid, signature, timestamp) = (login.UID, login.UIDSignature, login.signatureTimestamp)
 
         let callback: [String: Any] = [
             "UID": uid, "UIDSignature": signature, "signatureTimestamp": timestamp, "provider": provider, "apiKey": state.siteAPIKey,
@@ -58,12 +60,16 @@ public enum DemoLogin {
             httpClient, "GET", "\(state.serverURL)/v1/users/\(escapedUID)/sessions/\(provider)",
             headers: ["Authorization": "Bearer \(state.accessKey)"], step: "token read"
         )
-        let emulatorUser = try await json(httpClient, "GET", "\(state.emulatorURL)/_emulator/users/\(escapedUID)", step: "emulator state")
-        guard let sessions = emulatorUser["sessions"] as? [String: Any], let truth = sessions[provider] as? [String: Any] else {
-            throw Failure.unexpected("the emulator shows no \(provider) session for \(uid)")
+        let user: EmulatorUserState
+        do {
+            user = try await emulator.user(uid: uid, apiKey: state.siteAPIKey)
+        } catch {
+            throw Failure.unexpected("reading the emulator's state failed: \(error)")
         }
+        guard let truth = user.sessions[provider] else { throw Failure.unexpected("the emulator shows no \(provider) session for \(uid)") }
+        let plaintext = ["authToken": truth.authToken, "tokenSecret": truth.tokenSecret, "sessionHandle": truth.sessionHandle]
         let mismatched = ["authToken", "tokenSecret", "sessionHandle"].filter { field in
-            (stored[field] as? String) != (truth[field] as? String)
+            (stored[field] as? String) != plaintext[field]
         }
         return Report(uid: uid, provider: provider, eventID: eventID, status: status, tokensMatch: mismatched.isEmpty, mismatchedFields: mismatched)
     }

@@ -99,7 +99,7 @@ struct EmulatorHarness {
     @Test func mapsGigyaErrorsWithTheirCodeAndDisposition() async throws {
         try await EmulatorHarness.with { harness in
             let client = harness.client()
-            // Gigya (and the emulator) answer an unknown UID with 403005 "Unauthorized user" (protocol.md §5).
+            // Gigya (and the emulator) answer an unknown UID with 403005 "Unauthorized user" (docs/gigya-protocol.md §5).
             await #expect {
                 _ = try await client.getSessionInfo(uid: "no-such-user", provider: "facebook")
             } throws: { error in

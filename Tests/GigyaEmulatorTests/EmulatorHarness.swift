@@ -9,7 +9,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-/// The vectors' site: apiKey 3_TESTAPIKEY and the official test secret (protocol.md §8).
+/// The vectors' site: apiKey 3_TESTAPIKEY and the official test secret (docs/gigya-protocol.md §8).
 let testSecret = OfficialSDKVectors.testSecret
 let testSite = EmulatorSite(apiKey: "3_TESTAPIKEY", partnerSecret: testSecret, dataCenter: "us1", userKeys: ["AUSERKEY123": testSecret])
 

@@ -33,7 +33,7 @@ import Testing
             #expect(answer.status == 200)
             #expect(answer.errorCode == 0, "\(name): \(answer.json)")
             if name == "getSessionInfo_http_signed" {
-                // signIDs=true: providerUIDSig must verify over timestamp_providerUID (protocol.md §4).
+                // signIDs=true: providerUIDSig must verify over timestamp_providerUID (docs/gigya-protocol.md §4).
                 let json = answer.json
                 let timestamp = try #require(json["timestamp"] as? String)
                 let providerUID = try #require(json["providerUID"] as? String)

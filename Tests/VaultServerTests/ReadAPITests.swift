@@ -127,7 +127,7 @@ struct ReadAPITests {
     func refreshIsCoalesced() async throws {
         try await VaultHarness.with { harness in
             let uid = try await storedUser(harness)
-            _ = try await harness.emulatorJSON("POST", "/_emulator/users/\(uid)/rotate")
+            _ = try await harness.emulatorControl.rotateTokens(uid: uid)
             let site = try #require(harness.vault.sites.site(apiKey: harness.site.apiKey))
             let counting = CountingGigya(wrapping: site.gigya)
             let service = SessionService(
@@ -136,7 +136,7 @@ struct ReadAPITests {
                 metrics: .discarding
             )
             let countingSite = try service.site(apiKey: nil)
-            try await harness.injectFault(["method": "socialize.getSessionInfo", "latencyMs": 300, "count": 1])
+            try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 300, count: 1))
             let actor = AccessActor(keyID: nil, name: "test")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
@@ -147,7 +147,7 @@ struct ReadAPITests {
             #expect(counting.calls == 1)
             let stored = try #require(try await harness.store.session(site: site.apiKey, uid: uid, provider: "facebook"))
             let truth = try await harness.emulatorSession(uid: uid, provider: "facebook")
-            #expect(stored.authToken == truth["authToken"])
+            #expect(stored.authToken == truth.authToken)
         }
     }
 

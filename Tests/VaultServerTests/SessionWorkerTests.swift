@@ -11,28 +11,26 @@ import VaultTesting
 @Suite("Session worker")
 struct SessionWorkerTests {
     /// Faults the emulator injects on getSessionInfo that must be retried until the session is stored.
-    static let transientFaults: [[String: any Sendable]] = [
-        ["httpStatus": 503],
-        ["errorCode": 500001],
-        ["errorCode": 403048],
-        ["dropConnection": true],
-        ["latencyMs": 15_000],
+    static let transientFaults: [EmulatorFault] = [
+        EmulatorFault(method: "socialize.getSessionInfo", httpStatus: 503, count: 4),
+        EmulatorFault(method: "socialize.getSessionInfo", errorCode: 500001, count: 4),
+        EmulatorFault(method: "socialize.getSessionInfo", errorCode: 403048, count: 4),
+        EmulatorFault(method: "socialize.getSessionInfo", dropConnection: true, count: 4),
+        EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 15_000, count: 4),
     ]
 
     @Test("transient Gigya failures are retried until the session is stored", arguments: 0..<transientFaults.count)
     func transientFaultsAreRetried(_ index: Int) async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
-            var fault: [String: Any] = ["method": "socialize.getSessionInfo", "count": 4]
-            fault.merge(Self.transientFaults[index]) { _, new in new }
-            try await harness.injectFault(fault)
+            try await harness.injectFault(Self.transientFaults[index])
             let receipt = try await harness.vault.intake.accept(login)
             try await harness.drain(timeout: .seconds(120))
             let event = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(event.status == .stored)
             let stored = try #require(try await harness.store.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
             let truth = try await harness.emulatorSession(uid: login.uid, provider: "facebook")
-            #expect(stored.tokenSecret == truth["tokenSecret"])
+            #expect(stored.tokenSecret == truth.tokenSecret)
         }
     }
 
@@ -40,7 +38,7 @@ struct SessionWorkerTests {
     func permanentErrorIsRecorded() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
-            try await harness.injectFault(["method": "socialize.getSessionInfo", "errorCode": 403007, "count": 1])
+            try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", errorCode: 403007, count: 1))
             let receipt = try await harness.vault.intake.accept(login)
             try await harness.drain()
             let event = try #require(try await harness.store.event(id: receipt.eventID))
@@ -95,7 +93,7 @@ struct SessionWorkerTests {
     func gracefulShutdownFinishesInFlightWork() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
-            try await harness.injectFault(["method": "socialize.getSessionInfo", "latencyMs": 700, "count": 1])
+            try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 700, count: 1))
             let receipt = try await harness.vault.intake.accept(login)
             let group = ServiceGroup(configuration: .init(services: [harness.worker()], gracefulShutdownSignals: [], logger: harness.logger))
             let running = Task { try await group.run() }
@@ -120,7 +118,7 @@ struct SessionWorkerTests {
                 _ = try await harness.vault.intake.accept(login)
                 try await harness.drain()
                 let truth = try await harness.emulatorSession(uid: login.uid, provider: provider)
-                secrets += [truth["authToken"], truth["tokenSecret"], truth["sessionHandle"]].compactMap { $0 }
+                secrets += [truth.authToken, truth.tokenSecret, truth.sessionHandle].compactMap { $0 }
             }
             #expect(try await harness.count("provider_sessions") == 2)
             #expect(secrets.count == 6)

@@ -112,46 +112,28 @@ struct VaultHarness {
         return try await other.withDatabase { _ in try await body(other) }
     }
 
+    /// The emulator's control routes, typed.
+    var emulatorControl: EmulatorControlClient {
+        EmulatorControlClient(emulator, httpClient: httpClient)
+    }
+
     /// Logs a user in at the emulator, as the Web SDK would, and returns the login result the browser gets.
     func login(uid: String? = nil, provider: String = "facebook") async throws -> LoginResult {
-        var body: [String: String] = ["provider": provider, "apiKey": site.apiKey]
-        if let uid { body["uid"] = uid }
-        let json = try await emulatorJSON("POST", "/_emulator/login", body: body)
-        let timestamp = try #require((json["signatureTimestamp"] as? String) ?? (json["signatureTimestamp"] as? Int).map(String.init))
+        let result = try await emulatorControl.login(apiKey: site.apiKey, uid: uid, provider: provider)
         return LoginResult(
-            uid: try #require(json["UID"] as? String),
-            uidSignature: try #require(json["UIDSignature"] as? String),
-            signatureTimestamp: timestamp,
-            provider: provider,
+            uid: result.UID, uidSignature: result.UIDSignature, signatureTimestamp: result.signatureTimestamp, provider: provider,
             apiKey: site.apiKey
         )
     }
 
     /// The emulator's plaintext view of a user's provider session.
-    func emulatorSession(uid: String, provider: String) async throws -> [String: String] {
-        let json = try await emulatorJSON("GET", "/_emulator/users/\(uid)")
-        let sessions = try #require(json["sessions"] as? [String: Any])
-        let session = try #require(sessions[provider] as? [String: Any])
-        return session.compactMapValues { $0 as? String }
+    func emulatorSession(uid: String, provider: String) async throws -> EmulatorProviderSession {
+        try #require(try await emulatorControl.user(uid: uid).sessions[provider])
     }
 
-    /// Installs an emulator fault (see the emulator's `/_emulator/faults`).
-    func injectFault(_ fault: [String: Any]) async throws {
-        _ = try await emulatorJSON("POST", "/_emulator/faults", body: fault)
-    }
-
-    func emulatorJSON(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
-        var request = HTTPClientRequest(url: emulator.baseURL + path)
-        request.method = HTTPMethod(rawValue: method)
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-        }
-        let response = try await httpClient.execute(request, timeout: .seconds(10))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        try #require((200..<300).contains(response.status.code), "emulator \(method) \(path) answered \(response.status.code): \(String(buffer: bytes))")
-        let object = try JSONSerialization.jsonObject(with: Data(buffer: bytes), options: [.fragmentsAllowed])
-        return (object as? [String: Any]) ?? ["items": object]
+    /// Installs an emulator fault on getSessionInfo (see docs/emulator.md).
+    func injectFault(_ fault: EmulatorFault) async throws {
+        _ = try await emulatorControl.injectFault(fault)
     }
 
     /// Counts rows of a table, to prove that a refused request stored nothing.
