@@ -36,6 +36,10 @@ public enum IntakeError: Error, Sendable, Equatable {
     case invalidField(String, reason: String)
     /// The request's `apiKey` names no configured site, or names none while several are configured.
     case site(SiteResolutionError)
+    /// The site does not accept login callbacks for this provider.
+    case providerNotAllowed
+    /// This login result has already made `limit` events (one per provider); nothing more is stored for it.
+    case tooManyEvents(limit: Int)
     /// The signature check failed; the failure says why.
     case signature(SignatureFailure)
 }
@@ -51,13 +55,18 @@ public struct LoginIntake: Sendable {
     private let batcher: IntakeBatcher
     private let inbox: any EventInbox
     private let replayMarginSeconds: Int64
+    private let maxEventsPerLogin: Int
     private let metrics: VaultMetrics
 
-    public init(sites: SiteDirectory, batcher: IntakeBatcher, inbox: any EventInbox, metrics: VaultMetrics, replayMarginSeconds: Int64 = 60) {
+    public init(
+        sites: SiteDirectory, batcher: IntakeBatcher, inbox: any EventInbox, metrics: VaultMetrics, maxEventsPerLogin: Int = 4,
+        replayMarginSeconds: Int64 = 60
+    ) {
         self.sites = sites
         self.batcher = batcher
         self.inbox = inbox
         self.metrics = metrics
+        self.maxEventsPerLogin = maxEventsPerLogin
         self.replayMarginSeconds = replayMarginSeconds
     }
 
@@ -79,6 +88,7 @@ public struct LoginIntake: Sendable {
         } catch {
             throw IntakeError.site(error)
         }
+        guard site.providers.allows(result.provider) else { throw IntakeError.providerNotAllowed }
         let timestamp: Int64
         do {
             timestamp = try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)
@@ -93,7 +103,9 @@ public struct LoginIntake: Sendable {
             provider: result.provider,
             signatureTimestamp: timestamp,
             replayKey: Self.replayKey(site: site.apiKey, result: result),
-            replayExpiresAt: expiresAt
+            replayExpiresAt: expiresAt,
+            loginKey: Self.loginKey(site: site.apiKey, result: result),
+            maxEventsPerLogin: maxEventsPerLogin
         )
         switch try await batcher.submit(event) {
         case .accepted(let eventID):
@@ -103,7 +115,33 @@ public struct LoginIntake: Sendable {
             metrics.callbackDuplicate()
             let existing = try await inbox.event(id: eventID)
             return IntakeReceipt(eventID: eventID, status: existing?.status ?? .pending, duplicate: true)
+        case .overBudget:
+            throw IntakeError.tooManyEvents(limit: maxEventsPerLogin)
         }
+    }
+
+    /// A UID as the read API receives it in a path: the same rules as a login callback's `UID`.
+    public static func validateUID(_ uid: String) throws(IntakeError) {
+        if uid.isEmpty { throw .missingField("UID") }
+        if uid.utf8.count > maxUIDLength {
+            throw .invalidField("UID", reason: "longer than \(maxUIDLength) bytes")
+        }
+        if uid.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw .invalidField("UID", reason: "contains control characters")
+        }
+    }
+
+    /// A provider name as the read API receives it in a path: the same rules as a login callback's `provider`.
+    public static func validateProvider(_ provider: String) throws(IntakeError) {
+        if provider.isEmpty { throw .missingField("provider") }
+        if provider.utf8.count > maxProviderLength {
+            throw .invalidField("provider", reason: "longer than \(maxProviderLength) characters")
+        }
+        let allowed = provider.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E
+        }
+        if !allowed { throw .invalidField("provider", reason: "only letters, digits, '-', '_' and '.' are allowed") }
     }
 
     /// Rejects malformed input before any cryptography runs, naming the field.
@@ -112,20 +150,8 @@ public struct LoginIntake: Sendable {
         if result.uidSignature.isEmpty { throw .missingField("UIDSignature") }
         if result.signatureTimestamp.isEmpty { throw .missingField("signatureTimestamp") }
         if result.provider.isEmpty { throw .missingField("provider") }
-        if result.uid.utf8.count > maxUIDLength {
-            throw .invalidField("UID", reason: "longer than \(maxUIDLength) bytes")
-        }
-        if result.uid.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-            throw .invalidField("UID", reason: "contains control characters")
-        }
-        if result.provider.utf8.count > maxProviderLength {
-            throw .invalidField("provider", reason: "longer than \(maxProviderLength) characters")
-        }
-        let allowed = result.provider.utf8.allSatisfy { byte in
-            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
-                || byte == 0x2D || byte == 0x5F || byte == 0x2E
-        }
-        if !allowed { throw .invalidField("provider", reason: "only letters, digits, '-', '_' and '.' are allowed") }
+        try validateUID(result.uid)
+        try validateProvider(result.provider)
     }
 
     /// The replay key: a digest of what makes a login result unique, so the signature itself is never stored.
@@ -141,12 +167,24 @@ public struct LoginIntake: Sendable {
         return Array(hasher.finalize())
     }
 
+    /// The budget key: the replay key's digest without the provider, so every provider posted with one login result
+    /// counts against the same `maxEventsPerLogin`.
+    static func loginKey(site: String, result: LoginResult) -> [UInt8] {
+        var hasher = SHA256()
+        for part in ["login-result-budget-v1", site, result.uid, result.signatureTimestamp, result.uidSignature] {
+            var length = UInt32(part.utf8.count).bigEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: Array(part.utf8))
+        }
+        return Array(hasher.finalize())
+    }
+
     /// Waits up to `timeout` for the event to reach `stored` or `failed`, returning its latest state.
     public func awaitOutcome(eventID: UUID, timeout: Duration, pollInterval: Duration = .milliseconds(50)) async throws -> LoginEvent? {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let event = try await inbox.event(id: eventID)
-            guard let event, event.status != .stored, event.status != .failed else { return event }
+            guard let event, event.status == .pending || event.status == .processing else { return event }
             if ContinuousClock.now >= deadline { return event }
             try await Task.sleep(for: pollInterval)
         }

@@ -67,7 +67,7 @@ struct LoginCallbackController: Sendable {
             headers[.preferenceApplied] = "wait=\(wait)"
             if let event = try await intake.awaitOutcome(eventID: receipt.eventID, timeout: .seconds(wait)) {
                 payload = EventPayload(event: event, duplicate: receipt.duplicate)
-                if event.status == LoginEventStatus.stored || event.status == LoginEventStatus.failed { status = .ok }
+                if event.status != LoginEventStatus.pending && event.status != LoginEventStatus.processing { status = .ok }
             }
         }
         return try JSONResponse.make(payload, status: status, headers: headers)
@@ -79,7 +79,8 @@ struct LoginCallbackController: Sendable {
             throw APIError.badRequest("invalid_event_id", "eventId must be a UUID", field: "eventId")
         }
         let site = request.uri.queryParameters.get("site")
-        guard let event = try await inbox.event(id: id), site == nil || event.site == site else {
+        // An event of a site the key is not granted is as absent as an unknown one: existence does not leak across sites.
+        guard let event = try await inbox.event(id: id), site == nil || event.site == site, context.accessKey?.sites.allows(event.site) == true else {
             throw APIError(.notFound, code: "not_found", message: "no login event with that id")
         }
         return try JSONResponse.make(EventPayload(event: event, duplicate: nil), status: .ok)

@@ -41,7 +41,8 @@ public struct Vault: Sendable {
         let factory = PrometheusMetricsFactory(registry: registry)
         let metrics = VaultMetrics(factory: factory)
         // Made last, after everything else that can throw: a client never shut down traps in debug builds.
-        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        // No redirects: a signed call, its secret-derived signature and the tokens in the answer go only where configured.
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
         let sites: SiteDirectory
         do {
             sites = try SiteDirectory(
@@ -67,7 +68,8 @@ public struct Vault: Sendable {
         self.registry = registry
         self.metrics = metrics
         self.intake = LoginIntake(
-            sites: sites, batcher: IntakeBatcher(inbox: store, maxBatch: settings.intakeMaxBatch, metrics: metrics), inbox: store, metrics: metrics
+            sites: sites, batcher: IntakeBatcher(inbox: store, maxBatch: settings.intakeMaxBatch, metrics: metrics), inbox: store, metrics: metrics,
+            maxEventsPerLogin: settings.maxEventsPerLogin
         )
         self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
@@ -115,10 +117,18 @@ public struct Vault: Sendable {
             baseURL: site.baseURL,
             timeout: timeout
         )
+        var providers = ProviderPolicy.gigyaDefault
+        if let patterns = site.providers {
+            guard let policy = ProviderPolicy(patterns: patterns) else {
+                throw SettingsError.invalid(key: "gigya.providers", reason: "the provider list of site \(site.apiKey) is empty or malformed")
+            }
+            providers = policy
+        }
         return GigyaSite(
             apiKey: site.apiKey,
             verifier: LoginSignatureVerifier(secret: partnerSecret, windowSeconds: window),
-            gigya: GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger)
+            gigya: GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger),
+            providers: providers
         )
     }
 
