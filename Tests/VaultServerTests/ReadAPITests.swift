@@ -163,7 +163,7 @@ struct ReadAPITests {
                 }
                 try await client.execute(uri: "/v1/users/\(uid)/sessions/linkedin/refresh", method: .post, headers: [.authorization: "Bearer \(key)"]) {
                     #expect($0.status == .notFound)
-                    #expect(String(buffer: $0.body).contains("no_provider_session"))
+                    #expect(errorCode($0.body) == "not_found")
                 }
             }
         }
