@@ -136,7 +136,7 @@ extension PostgresVaultStore {
         try await connection.query(
             """
             UPDATE login_result_budget AS b SET events = b.events - r.excess
-            FROM UNNEST(\(refunds.map(\.key))::bytea[], \(refunds.map(\.count))::int4[]) AS r(key, excess)
+            FROM UNNEST(\(refunds.map { $0.key })::bytea[], \(refunds.map { $0.count })::int4[]) AS r(key, excess)
             WHERE b.key = r.key
             """, logger: logger)
     }

@@ -69,7 +69,7 @@ struct TrustBoundaryTests {
             } }
             #expect(try await harness.count("provider_sessions") == 1)
             let listed = try await harness.store.listKeys()
-            #expect(Set(listed.map(\.sites)) == [.only([other.apiKey]), .only([site]), .all])
+            #expect(listed.map(\.sites) == [.only([other.apiKey]), .only([site]), .all])
         }
     }
 
@@ -104,7 +104,9 @@ struct TrustBoundaryTests {
             }
             try await harness.withApplication({ $0.sites[0].providers = ["facebook", "saml-*"] }) { app in try await app.routerOnly.test(.router) { client in
                 login.provider = "google"
-                #expect(try await post(client, login) == (.badRequest, "provider_not_allowed"))
+                let (status, code) = try await post(client, login)
+                #expect(status == .badRequest)
+                #expect(code == "provider_not_allowed")
                 login.provider = "saml-acme"
                 #expect(try await post(client, login).0 == .accepted)
             } }
@@ -129,7 +131,7 @@ struct TrustBoundaryTests {
                 }
             }
             #expect(outcomes.filter { $0.0 == .accepted }.count == 4)
-            #expect(outcomes.filter { $0 == (.conflict, "too_many_events") }.count == providers.count - 4)
+            #expect(outcomes.filter { $0.0 == .conflict && $0.1 == "too_many_events" }.count == providers.count - 4)
             #expect(try await harness.count("login_events") == 4)
             #expect(try await harness.count("replay_keys") == 4)
             try await harness.application().test(.router) { client in
@@ -202,7 +204,9 @@ struct TrustBoundaryTests {
                     #expect($0.status == .ok)
                     #expect(jsonInt($0.body, "deleted") == 1)
                 }
-                #expect(try await refreshed == (.notFound, "not_found"))
+                let (status, code) = try await refreshed
+                #expect(status == .notFound)
+                #expect(code == "not_found")
             }
             #expect(try await harness.count("provider_sessions") == 0)
             #expect(try await harness.count("session_tombstones") == 1)
