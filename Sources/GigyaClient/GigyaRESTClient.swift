@@ -149,6 +149,18 @@ public final class GigyaRESTClient: GigyaAPI {
         return domain
     }
 
+    /// Whether a 301001's `apiDomain` may be adopted: a host name under Gigya's domains (docs/gigya-protocol.md §6) or the
+    /// operator's configured domain (or a data-centre name that resolves to one of them).
+    package static func isAllowedDataCenter(_ apiDomain: String, configured: String) -> Bool {
+        let domain = DataCenter(apiDomain).apiDomain
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let isHostName = domain.utf8.count <= 253 && labels.count >= 2 && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+        }
+        guard isHostName else { return false }
+        return domain.hasSuffix(".gigya.com") || domain.hasSuffix(".gigya-api.cn") || domain == DataCenter(configured).apiDomain
+    }
+
     /// The local clock plus the offset learned from a 403002.
     private var correctedClock: OffsetWallClock {
         let offset = learned.withLock { $0.clockOffsetSeconds }
@@ -205,6 +217,12 @@ public final class GigyaRESTClient: GigyaAPI {
                 adopt(clockOffsetSeconds: offset)
                 logger.info("gigya clock offset corrected after 403002", metadata: ["gigya.method": "\(fullMethod)", "offsetSeconds": "\(offset)"])
             case .switchDataCenter(let apiDomain):
+                guard Self.isAllowedDataCenter(apiDomain, configured: site.apiDomain) else {
+                    // The signed request and the tokens in the answer would follow the redirect: refuse a foreign domain.
+                    logger.warning("gigya 301001 named a domain outside Gigya's; not switching", metadata: ["gigya.method": "\(fullMethod)"])
+                    countError(method: fullMethod, code: "301001")
+                    throw .invalidResponse("301001 named a data centre outside *.gigya.com, *.gigya-api.cn and the configured domain")
+                }
                 let domain = adopt(apiDomain: apiDomain)
                 logger.info("gigya data centre switched after 301001", metadata: ["gigya.method": "\(fullMethod)", "apiDomain": "\(domain)"])
             }

@@ -5,7 +5,8 @@ enum HTTPDate {
     /// The month abbreviations in order.
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    /// Unix seconds of an IMF-fixdate; nil for any other shape (the obsolete formats are not worth the risk of misreading).
+    /// Unix seconds of an IMF-fixdate; nil for any other shape (the obsolete formats are not worth the risk of misreading)
+    /// and for years outside 1970-9999, whose day arithmetic would overflow: the header comes from the network.
     static func parse(_ text: String) -> Int64? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
@@ -15,7 +16,7 @@ enum HTTPDate {
         }
         let clock = parts[4].split(separator: ":")
         guard clock.count == 3, let hour = Int64(clock[0]), let minute = Int64(clock[1]), let second = Int64(clock[2]),
-            (1...31).contains(day), hour < 24, minute < 60, second < 61
+            (1...31).contains(day), (1970...9999).contains(year), hour < 24, minute < 60, second < 61
         else {
             return nil
         }

@@ -36,6 +36,10 @@ public enum IntakeError: Error, Sendable, Equatable {
     case invalidField(String, reason: String)
     /// The request's `apiKey` names no configured site, or names none while several are configured.
     case site(SiteResolutionError)
+    /// The site does not accept login callbacks for this provider.
+    case providerNotAllowed
+    /// This login result has already made `limit` events (one per provider); nothing more is stored for it.
+    case tooManyEvents(limit: Int)
     /// The signature check failed; the failure says why.
     case signature(SignatureFailure)
 }
@@ -65,6 +69,8 @@ public struct IntakeSettings: Sendable {
     public var maxWaiters: Int
     /// Seconds a replay key outlives the signature window.
     public var replayMarginSeconds: Int64
+    /// The most events one login result may yield, whatever providers are posted with it.
+    public var maxEventsPerLogin: Int
 
     public init(
         maxBatch: Int = 256,
@@ -72,7 +78,8 @@ public struct IntakeSettings: Sendable {
         writeDeadline: Duration = .seconds(10),
         readDeadline: Duration = .seconds(5),
         maxWaiters: Int = 1024,
-        replayMarginSeconds: Int64 = 60
+        replayMarginSeconds: Int64 = 60,
+        maxEventsPerLogin: Int = 4
     ) {
         self.maxBatch = maxBatch
         self.maxQueued = maxQueued
@@ -80,6 +87,7 @@ public struct IntakeSettings: Sendable {
         self.readDeadline = readDeadline
         self.maxWaiters = maxWaiters
         self.replayMarginSeconds = replayMarginSeconds
+        self.maxEventsPerLogin = maxEventsPerLogin
     }
 }
 
@@ -133,6 +141,7 @@ public struct LoginIntake: Sendable {
         } catch {
             throw IntakeError.site(error)
         }
+        guard site.providers.allows(result.provider) else { throw IntakeError.providerNotAllowed }
         let timestamp: Int64
         do {
             timestamp = try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)
@@ -147,7 +156,9 @@ public struct LoginIntake: Sendable {
             provider: result.provider,
             signatureTimestamp: timestamp,
             replayKey: Self.replayKey(site: site.apiKey, result: result),
-            replayExpiresAt: expiresAt
+            replayExpiresAt: expiresAt,
+            loginKey: Self.loginKey(site: site.apiKey, result: result),
+            maxEventsPerLogin: settings.maxEventsPerLogin
         )
         switch try await commit(event) {
         case .accepted(let eventID):
@@ -157,6 +168,8 @@ public struct LoginIntake: Sendable {
             metrics.callbackDuplicate()
             let existing = (try? await withDeadline(settings.readDeadline) { try await inbox.event(id: eventID) }) ?? nil
             return IntakeReceipt(eventID: eventID, status: existing?.status ?? .pending, duplicate: true)
+        case .overBudget:
+            throw IntakeError.tooManyEvents(limit: settings.maxEventsPerLogin)
         }
     }
 
@@ -176,26 +189,38 @@ public struct LoginIntake: Sendable {
         }
     }
 
+    /// A UID as the read API receives it in a path: the same rules as a login callback's `UID`.
+    public static func validateUID(_ uid: String) throws(IntakeError) {
+        if uid.isEmpty { throw .missingField("UID") }
+        if uid.utf8.count > maxUIDLength {
+            throw .invalidField("UID", reason: "longer than \(maxUIDLength) bytes")
+        }
+        if uid.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw .invalidField("UID", reason: "contains control characters")
+        }
+    }
+
+    /// A provider name as the read API receives it in a path: the same rules as a login callback's `provider`.
+    public static func validateProvider(_ provider: String) throws(IntakeError) {
+        if provider.isEmpty { throw .missingField("provider") }
+        if provider.utf8.count > maxProviderLength {
+            throw .invalidField("provider", reason: "longer than \(maxProviderLength) characters")
+        }
+        let allowed = provider.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E
+        }
+        if !allowed { throw .invalidField("provider", reason: "only letters, digits, '-', '_' and '.' are allowed") }
+    }
+
     /// Rejects malformed input before any cryptography runs, naming the field.
     static func validateShape(_ result: LoginResult) throws(IntakeError) {
         if result.uid.isEmpty { throw .missingField("UID") }
         if result.uidSignature.isEmpty { throw .missingField("UIDSignature") }
         if result.signatureTimestamp.isEmpty { throw .missingField("signatureTimestamp") }
         if result.provider.isEmpty { throw .missingField("provider") }
-        if result.uid.utf8.count > maxUIDLength {
-            throw .invalidField("UID", reason: "longer than \(maxUIDLength) bytes")
-        }
-        if result.uid.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-            throw .invalidField("UID", reason: "contains control characters")
-        }
-        if result.provider.utf8.count > maxProviderLength {
-            throw .invalidField("provider", reason: "longer than \(maxProviderLength) characters")
-        }
-        let allowed = result.provider.utf8.allSatisfy { byte in
-            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
-                || byte == 0x2D || byte == 0x5F || byte == 0x2E
-        }
-        if !allowed { throw .invalidField("provider", reason: "only letters, digits, '-', '_' and '.' are allowed") }
+        try validateUID(result.uid)
+        try validateProvider(result.provider)
     }
 
     /// The replay key: a digest of what makes a login result unique, so the signature itself is never stored.
@@ -204,6 +229,18 @@ public struct LoginIntake: Sendable {
     static func replayKey(site: String, result: LoginResult) -> [UInt8] {
         var hasher = SHA256()
         for part in ["login-result-v1", site, result.uid, result.signatureTimestamp, result.uidSignature, result.provider] {
+            var length = UInt32(part.utf8.count).bigEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: Array(part.utf8))
+        }
+        return Array(hasher.finalize())
+    }
+
+    /// The budget key: the replay key's digest without the provider, so every provider posted with one login result
+    /// counts against the same `maxEventsPerLogin`.
+    static func loginKey(site: String, result: LoginResult) -> [UInt8] {
+        var hasher = SHA256()
+        for part in ["login-result-budget-v1", site, result.uid, result.signatureTimestamp, result.uidSignature] {
             var length = UInt32(part.utf8.count).bigEndian
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
             hasher.update(data: Array(part.utf8))
@@ -221,7 +258,7 @@ public struct LoginIntake: Sendable {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let event = try await read()
-            guard let event, event.status != .stored, event.status != .failed else { return (event, true) }
+            guard let event, event.status == .pending || event.status == .processing else { return (event, true) }
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { return (event, true) }
             await subscription.next(timeout: min(remaining, .seconds(1)))

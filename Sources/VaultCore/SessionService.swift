@@ -25,6 +25,8 @@ extension AccessActor {
 public enum SessionServiceError: Error, Sendable, Equatable {
     /// No stored session for that user and provider.
     case notFound
+    /// A stored session did not open with the key ring (wrong or missing data key, tampered row); the read is audited.
+    case unreadable
     /// The request's site could not be resolved.
     case site(SiteResolutionError)
     /// Gigya refused or failed the refresh; `retryable` tells whether trying later may help.
@@ -61,44 +63,84 @@ public struct SessionService: Sendable {
         try await sessions.metadata(site: site, uid: uid)
     }
 
-    /// The plain tokens of one stored session; the read is in the audit log before any token leaves.
+    /// The plain tokens of one stored session; the read is in the audit log before any token leaves, and so is a read
+    /// that found nothing or a row that did not open.
     public func tokens(site: String, uid: String, provider: String, actor: AccessActor) async throws -> SessionRecord {
-        let record = try await sessions.session(site: site, uid: uid, provider: provider)
+        let record: SessionRecord?
+        do {
+            record = try await sessions.session(site: site, uid: uid, provider: provider)
+        } catch let error as SealError {
+            try await audit.record(actor.entry("session.read", site: site, uid: uid, provider: provider, detail: "unreadable: \(error.auditCode)"))
+            throw SessionServiceError.unreadable
+        }
         try await audit.record(actor.entry("session.read", site: site, uid: uid, provider: provider, detail: record == nil ? "not_found" : "ok"))
         guard let record else { throw SessionServiceError.notFound }
         metrics.tokenRead(provider: provider)
         return record
     }
 
-    /// Deletes one provider's session, or all of the user's when `provider` is nil; audited. Returns rows deleted.
-    public func delete(site: String, uid: String, provider: String?, actor: AccessActor) async throws -> Int {
-        let deleted = try await sessions.delete(site: site, uid: uid, provider: provider)
-        try await audit.record(actor.entry("session.delete", site: site, uid: uid, provider: provider, detail: "deleted=\(deleted)"))
-        return deleted
+    /// Deletes one provider's session, or all of the user's when `provider` is nil: cancels their unfinished events, leaves
+    /// a tombstone so nothing fetched before now is written after, and audits, all in one transaction.
+    public func delete(site: String, uid: String, provider: String?, actor: AccessActor) async throws -> DeleteOutcome {
+        try await sessions.delete(site: site, uid: uid, provider: provider, audit: actor.entry("session.delete", site: site, uid: uid, provider: provider, detail: nil))
     }
 
-    /// Fetches the session from Gigya again now and stores it; concurrent refreshes of one session share one Gigya call.
+    /// Fetches a stored session from Gigya again now and stores it; concurrent refreshes of one session share one Gigya
+    /// call. A session that is not stored, or is deleted while the refresh runs, is `notFound`; every outcome is audited.
     public func refresh(site: GigyaSite, uid: String, provider: String, actor: AccessActor) async throws -> SessionMetadata {
         let key = RefreshCoalescer.Key(site: site.apiKey, uid: uid, provider: provider)
-        let metadata = try await refreshes.run(key) {
-            let session: ProviderSession
-            do throws(GigyaCallError) {
-                session = try await site.gigya.getSessionInfo(uid: uid, provider: provider)
-            } catch {
-                throw SessionServiceError.gigya(
-                    code: error.gigyaCode,
-                    message: error.summary,
-                    retryable: error.isTransient,
-                    noSession: error.disposition == .noSession
-                )
+        do {
+            let metadata = try await refreshes.run(key) {
+                // The refresh starts at the database's clock, the one a delete's tombstone is stamped with.
+                guard let startedAt = try await sessions.refreshStart(site: site.apiKey, uid: uid, provider: provider) else {
+                    throw SessionServiceError.notFound
+                }
+                let session: ProviderSession
+                do throws(GigyaCallError) {
+                    session = try await site.gigya.getSessionInfo(uid: uid, provider: provider)
+                } catch {
+                    throw SessionServiceError.gigya(
+                        code: error.gigyaCode,
+                        message: error.summary,
+                        retryable: error.isTransient,
+                        noSession: error.disposition == .noSession
+                    )
+                }
+                let record = SessionRecord(site: site.apiKey, uid: uid, provider: provider, fetched: session)
+                guard try await sessions.upsert(record, eventID: nil, fetchStartedAt: startedAt) else { throw SessionServiceError.notFound }
+                let stored = try await sessions.metadata(site: site.apiKey, uid: uid)
+                guard let fresh = stored.first(where: { $0.provider == provider }) else { throw SessionServiceError.notFound }
+                return fresh
             }
-            try await sessions.upsert(SessionRecord(site: site.apiKey, uid: uid, provider: provider, fetched: session), eventID: nil)
-            let stored = try await sessions.metadata(site: site.apiKey, uid: uid)
-            guard let fresh = stored.first(where: { $0.provider == provider }) else { throw SessionServiceError.notFound }
-            return fresh
+            try await audit.record(actor.entry("session.refresh", site: site.apiKey, uid: uid, provider: provider, detail: "ok"))
+            return metadata
+        } catch let error as SessionServiceError {
+            try await audit.record(actor.entry("session.refresh", site: site.apiKey, uid: uid, provider: provider, detail: error.auditDetail))
+            throw error
         }
-        try await audit.record(actor.entry("session.refresh", site: site.apiKey, uid: uid, provider: provider, detail: nil))
-        return metadata
+    }
+}
+
+extension SessionServiceError {
+    /// How the audit log names a refused operation: a code, never a message from upstream.
+    var auditDetail: String {
+        switch self {
+        case .notFound: "not_found"
+        case .unreadable: "unreadable"
+        case .site: "unknown_site"
+        case .gigya(let code, _, let retryable, let noSession):
+            noSession ? "no_provider_session" : "\(retryable ? "gigya_unavailable" : "gigya_error") \(code.map(String.init) ?? "-")"
+        }
+    }
+}
+
+extension SealError {
+    /// A short, stable name for the audit log.
+    var auditCode: String {
+        switch self {
+        case .unknownKeyID: "unknown_key_id"
+        case .authenticationFailed: "authentication_failed"
+        }
     }
 }
 

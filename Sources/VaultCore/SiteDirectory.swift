@@ -1,17 +1,63 @@
 public import GigyaClient
 public import GigyaKit
 
-/// One Gigya site session-vault serves: its API key, the verifier for its login results and where its sessions come from.
+/// One Gigya site session-vault serves: its API key, the verifier for its login results, the providers it accepts and
+/// where its sessions come from.
 public struct GigyaSite: Sendable {
     public let apiKey: String
     public let verifier: LoginSignatureVerifier
     public let gigya: any GigyaSessionSource
+    public let providers: ProviderPolicy
 
-    public init(apiKey: String, verifier: LoginSignatureVerifier, gigya: any GigyaSessionSource) {
+    public init(apiKey: String, verifier: LoginSignatureVerifier, gigya: any GigyaSessionSource, providers: ProviderPolicy = .gigyaDefault) {
         self.apiKey = apiKey
         self.verifier = verifier
         self.gigya = gigya
+        self.providers = providers
     }
+}
+
+/// The login providers a site accepts callbacks for: exact names, and prefixes written with a trailing `*` (`saml-*`).
+/// Matching ignores case. `provider` is not signed by Gigya (docs/gigya-protocol.md §2), so this list bounds what a
+/// posted login result can name.
+public struct ProviderPolicy: Sendable, Equatable, CustomStringConvertible {
+    public let names: Set<String>
+    public let prefixes: [String]
+
+    /// Builds a policy from patterns such as `facebook` and `oidc-*`; nil when a pattern is empty or a bare `*`.
+    public init?(patterns: [String]) {
+        var names: Set<String> = []
+        var prefixes: [String] = []
+        for pattern in patterns.map({ $0.lowercased() }) {
+            if pattern.hasSuffix("*") {
+                let prefix = String(pattern.dropLast())
+                guard !prefix.isEmpty, !prefix.contains("*") else { return nil }
+                prefixes.append(prefix)
+            } else {
+                guard !pattern.isEmpty, !pattern.contains("*") else { return nil }
+                names.insert(pattern)
+            }
+        }
+        guard !names.isEmpty || !prefixes.isEmpty else { return nil }
+        self.names = names
+        self.prefixes = prefixes
+    }
+
+    /// Whether a login callback may name `provider`.
+    public func allows(_ provider: String) -> Bool {
+        let lowered = provider.lowercased()
+        return names.contains(lowered) || prefixes.contains { lowered.hasPrefix($0) && lowered.count > $0.count }
+    }
+
+    public var description: String { (names.sorted() + prefixes.map { $0 + "*" }).joined(separator: ",") }
+
+    /// Gigya's social login providers, and its SAML and OIDC identity providers by prefix.
+    public static let gigyaDefault = ProviderPolicy(patterns: [
+        "amazon", "aol", "apple", "blogger", "facebook", "foursquare", "google", "googleplus", "instagram", "kakao", "line",
+        "linkedin", "livedoor", "messenger", "microsoft", "mixi", "naver", "netlog", "odnoklassniki", "orangefr", "paypal",
+        "paypaloauth", "qq", "renren", "sina", "skyrock", "spiciefy", "twitter", "vkontakte", "wechat", "wordpress", "xing",
+        "yahoo", "yahoojapan", "saml-*", "oidc-*",
+    ])!
 }
 
 /// The configured sites, and the rule for picking one when a request names none.

@@ -57,6 +57,11 @@ public struct VaultMetrics: Sendable {
         Counter(label: "vault_token_reads_total", dimensions: [("provider", provider)], factory: factory).increment()
     }
 
+    /// Counts a 401 or 403 answered on a token route, by status and error code.
+    public func tokenRouteRefused(status: Int, code: String) {
+        Counter(label: "vault_token_route_refusals_total", dimensions: [("status", String(status)), ("code", code)], factory: factory).increment()
+    }
+
     /// Publishes the inbox depth and the age of its oldest pending event.
     public func inbox(pending: Int, processing: Int, failed: Int, oldestPendingAgeSeconds: Double?) {
         Gauge(label: "vault_inbox_events", dimensions: [("status", "pending")], factory: factory).record(pending)

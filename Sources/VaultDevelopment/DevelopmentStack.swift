@@ -69,7 +69,7 @@ public struct DevelopmentStack: Sendable {
             return saved.accessKey
         }
         let name = "demo-\(Int(Date().timeIntervalSince1970))"
-        return try await keys.createKey(name: name, scopes: AccessScope.allCases.map(\.rawValue)).plaintext
+        return try await keys.createKey(name: name, scopes: AccessScope.allCases.map(\.rawValue), sites: .all).plaintext
     }
 
     /// Writes `demo.json` so `demo login` run from the same directory needs no flags.

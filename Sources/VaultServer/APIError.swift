@@ -84,6 +84,29 @@ extension APIError {
         }
     }
 
+    static let siteNotAllowed = APIError(.forbidden, code: "site_not_allowed", message: "this access key is not granted that site")
+
+    static let unreadable = APIError(
+        .internalServerError, code: "session_unreadable", message: "the stored session could not be opened with the configured data keys"
+    )
+
+    static let internalError = APIError(.internalServerError, code: "internal_error", message: "the request failed; nothing was changed")
+
+    /// Hummingbird's own refusals (no such route, body too large, malformed request) in the house shape.
+    init(_ error: HTTPError) {
+        let code: String
+        switch error.status {
+        case .notFound: code = "no_route"
+        case .methodNotAllowed: code = "method_not_allowed"
+        case .contentTooLarge: code = "payload_too_large"
+        case .requestTimeout: code = "request_timeout"
+        case .unsupportedMediaType: code = "unsupported_media_type"
+        default: code = error.status.code < 500 ? "bad_request" : "internal_error"
+        }
+        self.init(error.status, code: code, message: error.body ?? error.status.reasonPhrase, headers: error.headers)
+    }
+
+
     /// Maps an intake refusal to its answer: malformed → 400, bad signature or stale timestamp → 401.
     init(_ error: IntakeError) {
         switch error {
@@ -93,6 +116,12 @@ extension APIError {
             self = .badRequest("invalid_field", "the field '\(field)' is invalid: \(reason)", field: field)
         case .site(let error):
             self = APIError(error, field: "apiKey")
+        case .providerNotAllowed:
+            self = .badRequest("provider_not_allowed", "this site does not accept login callbacks for that provider", field: "provider")
+        case .tooManyEvents(let limit):
+            self = APIError(
+                .conflict, code: "too_many_events", message: "this login result has already made \(limit) events; nothing more is stored for it"
+            )
         case .signature(let failure):
             switch failure {
             case .malformed(let field, let reason):
@@ -114,6 +143,8 @@ extension APIError {
         switch error {
         case .notFound:
             self = .notFound
+        case .unreadable:
+            self = .unreadable
         case .site(let error):
             self = APIError(error, field: "site")
         case .gigya(let code, let message, let retryable, let noSession):

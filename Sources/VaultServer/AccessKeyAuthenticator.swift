@@ -11,6 +11,7 @@ public enum AccessScope: String, CaseIterable, Sendable {
     case sessionsRefresh = "sessions:refresh"
     case sessionsDelete = "sessions:delete"
     case eventsRead = "events:read"
+    case metricsRead = "metrics:read"
     case admin
 
     /// Parses a comma- or space-separated scope list, naming the first unknown scope.
@@ -77,6 +78,20 @@ extension VaultRequestContext {
         guard accessKey.scopes.contains(scope.rawValue) || accessKey.scopes.contains(AccessScope.admin.rawValue) else {
             throw APIError.insufficientScope(scope.rawValue)
         }
+    }
+
+    /// Throws 403 `site_not_allowed` unless the authenticated key is granted `site` (a site API key).
+    func requireSite(_ site: String) throws {
+        guard let accessKey else { throw APIError.unauthenticated }
+        guard accessKey.sites.allows(site) else { throw APIError.siteNotAllowed }
+    }
+
+    /// A path parameter percent-decoded (`alice%40example.com`, a `/` sent as `%2F`); a bad encoding is a 400.
+    func decodedParameter(_ name: String) throws -> String {
+        guard let raw = parameters.get(name), let decoded = raw.removingPercentEncoding else {
+            throw APIError.badRequest("invalid_path_encoding", "the path parameter '\(name)' is not valid percent-encoded UTF-8", field: name)
+        }
+        return decoded
     }
 
     /// Throws 403 unless the key holds at least one of `scopes` (or `admin`).

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 public import Hummingbird
+public import HummingbirdCore
 public import Logging
 public import NIOCore
 public import ServiceLifecycle
@@ -23,6 +24,19 @@ public struct VaultApplication: ApplicationProtocol {
     public let services: [any Service]
     public let processesRunBeforeServerStart: [@Sendable () async throws -> Void]
     let onListening: @Sendable (_ url: String, _ vault: Vault) async -> Void
+    /// `/metrics` alone, when `metrics.port` serves it on a listener of its own (a service of this application).
+    public let metricsResponder: RouterResponder<VaultRequestContext>?
+
+    /// HTTP/1.1 with the configured idle timeout and a deadline for receiving each request.
+    public var server: HTTPServerBuilder {
+        let limits = vault.settings.http
+        return .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestReadDeadline(timeout: TimeAmount(limits.readTimeout))],
+                idleTimeout: TimeAmount(limits.idleTimeout)
+            )
+        )
+    }
 
     public func onServerRunning(_ channel: any Channel) async {
         let url = "http://\(vault.settings.host):\(channel.localAddress?.port ?? vault.settings.port)"
@@ -98,10 +112,23 @@ public func buildApplication(
     }
     services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, retention: settings.eventRetention, logger: logger)))
     services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
+    var metricsResponder: RouterResponder<VaultRequestContext>?
+    if let port = settings.metrics.port {
+        let responder = buildMetricsRouter(vault).buildResponder()
+        metricsResponder = responder
+        services.append(
+            Application(responder: responder, configuration: ApplicationConfiguration(address: .hostname(settings.metrics.host, port: port)), logger: logger)
+        )
+    }
     return VaultApplication(
         vault: vault,
         responder: buildRouter(vault).buildResponder(),
-        configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "session-vault"),
+        configuration: ApplicationConfiguration(
+            address: .hostname(settings.host, port: settings.port),
+            serverName: "session-vault",
+            // Beyond the cap, connections wait in the listen backlog instead of exhausting descriptors.
+            availableConnectionsDelegate: MaximumAvailableConnections(settings.http.maxConnections, logger: logger)
+        ),
         logger: logger,
         services: services,
         processesRunBeforeServerStart: [
@@ -111,7 +138,8 @@ public func buildApplication(
                 gate.open()
             }
         ],
-        onListening: onListening
+        onListening: onListening,
+        metricsResponder: metricsResponder
     )
 }
 
@@ -119,14 +147,27 @@ public func buildApplication(
 func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: ErrorMappingMiddleware())
     if !vault.settings.corsOrigins.isEmpty {
         router.add(middleware: CallbackCORSMiddleware(origins: Set(vault.settings.corsOrigins)))
     }
     let authenticator = AccessKeyAuthenticator(keys: vault.store)
     LoginCallbackController(intake: vault.intake, inbox: vault.store).addRoutes(to: router, authenticator: authenticator)
-    SessionsController(service: vault.sessions).addRoutes(to: router, authenticator: authenticator)
+    SessionsController(service: vault.sessions, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
+    let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
+    ops.addHealthRoutes(to: router)
+    if vault.settings.metrics.port == nil {
+        ops.addMetricsRoute(to: router, authenticator: vault.settings.metrics.requireKey ? authenticator : nil)
+    }
+    return router
+}
+
+/// The router of the separate metrics listener: `/metrics` only, behind a key when `metrics.requireKey` is set.
+func buildMetricsRouter(_ vault: Vault) -> Router<VaultRequestContext> {
+    let router = Router(context: VaultRequestContext.self)
+    router.add(middleware: ErrorMappingMiddleware())
     OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
-        .addRoutes(to: router)
+        .addMetricsRoute(to: router, authenticator: vault.settings.metrics.requireKey ? AccessKeyAuthenticator(keys: vault.store) : nil)
     return router
 }
 

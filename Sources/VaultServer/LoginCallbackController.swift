@@ -69,7 +69,7 @@ struct LoginCallbackController: Sendable {
                 if waited { headers[.preferenceApplied] = "wait=\(wait)" }
                 if let event {
                     payload = EventPayload(event: event, duplicate: receipt.duplicate)
-                    if event.status == LoginEventStatus.stored || event.status == LoginEventStatus.failed { status = .ok }
+                    if event.status != LoginEventStatus.pending && event.status != LoginEventStatus.processing { status = .ok }
                 }
             }
         }
@@ -82,7 +82,8 @@ struct LoginCallbackController: Sendable {
             throw APIError.badRequest("invalid_event_id", "eventId must be a UUID", field: "eventId")
         }
         let site = request.uri.queryParameters.get("site")
-        guard let event = try await inbox.event(id: id), site == nil || event.site == site else {
+        // An event of a site the key is not granted is as absent as an unknown one: existence does not leak across sites.
+        guard let event = try await inbox.event(id: id), site == nil || event.site == site, context.accessKey?.sites.allows(event.site) == true else {
             throw APIError(.notFound, code: "not_found", message: "no login event with that id")
         }
         return try JSONResponse.make(EventPayload(event: event, duplicate: nil), status: .ok)
@@ -125,7 +126,50 @@ struct LoginCallbackController: Sendable {
         } catch {
             throw APIError.badRequest("malformed_body", "the body must be a JSON object")
         }
+        // JSON parsers disagree on which of two equal keys wins; a login result that says two things is refused.
+        if let repeated = repeatedTopLevelKey(bytes) {
+            let field = CallbackJSON.names.contains(repeated) ? repeated : nil
+            throw APIError.badRequest("duplicate_field", "a field appears more than once in the body", field: field)
+        }
         return body.fields
+    }
+
+    /// The first key that appears twice in the top-level object of valid JSON `bytes`, or nil.
+    static func repeatedTopLevelKey(_ bytes: Data) -> String? {
+        var seen: Set<String> = []
+        var depth = 0
+        var index = bytes.startIndex
+        var expectingKey = false
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingKey = byte == UInt8(ascii: "{") && depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                expectingKey = depth == 1
+            case UInt8(ascii: "\""):
+                var end = bytes.index(after: index)
+                while end < bytes.endIndex, bytes[end] != UInt8(ascii: "\"") {
+                    end = bytes[end] == UInt8(ascii: "\\") ? bytes.index(end, offsetBy: 2, limitedBy: bytes.endIndex) ?? bytes.endIndex : bytes.index(after: end)
+                }
+                if expectingKey {
+                    // Decoded through JSON so that escaped spellings of one key count as the same key.
+                    let raw = bytes[index..<min(bytes.index(after: end), bytes.endIndex)]
+                    let key = (try? JSONDecoder().decode(String.self, from: Data(raw))) ?? String(decoding: raw, as: UTF8.self)
+                    if !seen.insert(key).inserted { return key }
+                    expectingKey = false
+                }
+                index = end
+            default:
+                break
+            }
+            if index >= bytes.endIndex { break }
+            index = bytes.index(after: index)
+        }
+        return nil
     }
 
     /// `Prefer: wait=N` (RFC 7240): how long to wait for the outcome, capped; a malformed value is a 400.

@@ -13,7 +13,8 @@ struct OpsController: Sendable {
     let registry: PrometheusCollectorRegistry
     let metrics: VaultMetrics
 
-    func addRoutes(to router: Router<VaultRequestContext>) {
+    /// `/health/live` and `/health/ready`, always on the main listener and without a key (orchestrators probe them).
+    func addHealthRoutes(to router: Router<VaultRequestContext>) {
         router.get("/health/live") { _, _ in
             try JSONResponse.make(["status": "live"], status: .ok)
         }
@@ -21,7 +22,13 @@ struct OpsController: Sendable {
             let report = await readiness()
             return try JSONResponse.make(report, status: report.ready ? .ok : .serviceUnavailable)
         }
-        router.get("/metrics") { _, context in
+    }
+
+    /// `/metrics`; with an authenticator, only for access keys holding `metrics:read` (or `admin`).
+    func addMetricsRoute(to router: Router<VaultRequestContext>, authenticator: AccessKeyAuthenticator?) {
+        let group = authenticator.map { router.group().add(middleware: $0) } ?? router.group()
+        group.get("/metrics") { _, context in
+            if authenticator != nil { try context.require(.metricsRead) }
             // Inbox depth is read at scrape time so the gauge is never staler than the scrape.
             do {
                 let stats = try await inbox.stats()

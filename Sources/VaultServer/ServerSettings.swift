@@ -15,6 +15,8 @@ public struct SiteSettings: Sendable, Equatable {
     public var apiDomain: String
     /// Overrides `https://<namespace>.<apiDomain>`; used to point at the emulator.
     public var baseURL: String?
+    /// The providers login callbacks may name (`facebook`, `saml-*`); nil means Gigya's providers (`ProviderPolicy.gigyaDefault`).
+    public var providers: [String]?
 
     public init(
         apiKey: String,
@@ -22,7 +24,8 @@ public struct SiteSettings: Sendable, Equatable {
         userKey: String? = nil,
         userSecret: String? = nil,
         apiDomain: String = "us1.gigya.com",
-        baseURL: String? = nil
+        baseURL: String? = nil,
+        providers: [String]? = nil
     ) {
         self.apiKey = apiKey
         self.secret = secret
@@ -30,6 +33,7 @@ public struct SiteSettings: Sendable, Equatable {
         self.userSecret = userSecret
         self.apiDomain = apiDomain
         self.baseURL = baseURL
+        self.providers = providers
     }
 
     /// Parses `API_KEY:SECRET[:API_DOMAIN]`, the compact form used by `GIGYA_SITES`.
@@ -62,6 +66,30 @@ public enum SettingsError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "Set all of them, or none of them to run the zero-config development mode."
         }
     }
+}
+
+/// The HTTP server's limits: slow or idle clients cannot hold connections, and the open connections are capped.
+public struct HTTPLimits: Sendable, Equatable {
+    /// A connection with no request in progress is closed after this long (also bounds a half-sent request head).
+    public var idleTimeout: Duration = .seconds(60)
+    /// A request's body must be fully received within this long of its head.
+    public var readTimeout: Duration = .seconds(30)
+    /// At most this many connections are open at once; further ones wait in the listen backlog.
+    public var maxConnections: Int = 1024
+
+    public init() {}
+}
+
+/// Where `/metrics` is served: on the main listener, openly or to access keys with `metrics:read`, or on a listener of
+/// its own (for a private network or a sidecar).
+public struct MetricsExposure: Sendable, Equatable {
+    /// Require an access key with `metrics:read` (or `admin`) on the main listener.
+    public var requireKey = false
+    /// Serve `/metrics` only on `host:port` instead of the main listener.
+    public var port: Int?
+    public var host = "127.0.0.1"
+
+    public init() {}
 }
 
 /// Everything `serve` needs to know, read from flags, then the environment, then an optional JSON file.
@@ -107,6 +135,13 @@ public struct ServerSettings: Sendable {
         get { intake.maxBatch }
         set { intake.maxBatch = newValue }
     }
+    /// The most events (one per provider) one signed login result may make.
+    public var maxEventsPerLogin: Int {
+        get { intake.maxEventsPerLogin }
+        set { intake.maxEventsPerLogin = newValue }
+    }
+    public var http = HTTPLimits()
+    public var metrics = MetricsExposure()
     public var migrateOnStart = false
     public var sqlDirectory: String?
     public var stateDirectory: String = ".session-vault"
@@ -168,6 +203,13 @@ public struct ServerSettings: Sendable {
         settings.databaseStatementTimeout = .seconds(try bounded(config, "database.statementTimeoutSeconds", 60, 1...86_400))
         settings.eventRetention = .seconds(86_400 * (try bounded(config, "events.retentionDays", 7, 1...3650)))
         settings.shutdownGrace = .seconds(try bounded(config, "shutdown.graceSeconds", 25, 1...3600))
+        settings.maxEventsPerLogin = config.int(forKey: "intake.maxEventsPerLogin", default: settings.maxEventsPerLogin)
+        guard (1...64).contains(settings.maxEventsPerLogin) else { throw .invalid(key: "intake.maxEventsPerLogin", reason: "must be 1-64") }
+        settings.http = try loadHTTPLimits(from: config)
+        settings.metrics.requireKey = config.bool(forKey: "metrics.requireKey", default: false)
+        settings.metrics.port = config.int(forKey: "metrics.port")
+        settings.metrics.host = config.string(forKey: "metrics.host", default: settings.metrics.host)
+        if let port = settings.metrics.port, !(1...65535).contains(port) { throw .invalid(key: "metrics.port", reason: "must be 1-65535") }
         settings.migrateOnStart = config.bool(forKey: "migrate.onStart", default: false)
         settings.sqlDirectory = config.string(forKey: "sql.directory")
         settings.stateDirectory = config.string(forKey: "state.directory", default: settings.stateDirectory)
@@ -201,6 +243,7 @@ public struct ServerSettings: Sendable {
             }
             settings.sites.append(site)
         }
+        try applyProviders(config.stringArray(forKey: "gigya.providers", default: []), to: &settings.sites)
         return settings
     }
 
@@ -209,5 +252,46 @@ public struct ServerSettings: Sendable {
         let value = config.int(forKey: ConfigKey(key), default: defaultValue)
         guard range.contains(value) else { throw .invalid(key: key, reason: "must be \(range.lowerBound)-\(range.upperBound)") }
         return value
+    }
+
+    /// Reads the HTTP server's limits, each bounded so a typo cannot disable them.
+    static func loadHTTPLimits(from config: ConfigReader) throws(SettingsError) -> HTTPLimits {
+        var limits = HTTPLimits()
+        let idle = config.int(forKey: "http.idleTimeoutSeconds", default: 60)
+        guard (1...3600).contains(idle) else { throw .invalid(key: "http.idleTimeoutSeconds", reason: "must be 1-3600") }
+        let read = config.int(forKey: "http.readTimeoutSeconds", default: 30)
+        guard (1...600).contains(read) else { throw .invalid(key: "http.readTimeoutSeconds", reason: "must be 1-600") }
+        limits.maxConnections = config.int(forKey: "http.maxConnections", default: limits.maxConnections)
+        guard (1...100_000).contains(limits.maxConnections) else { throw .invalid(key: "http.maxConnections", reason: "must be 1-100000") }
+        limits.idleTimeout = .seconds(idle)
+        limits.readTimeout = .seconds(read)
+        return limits
+    }
+
+    /// Applies `gigya.providers` entries: `pattern` sets the list of every site without entries of its own,
+    /// `API_KEY=pattern` adds to that site's own list. A pattern is a provider name or a prefix ending in `*`.
+    static func applyProviders(_ entries: [String], to sites: inout [SiteSettings]) throws(SettingsError) {
+        guard !entries.isEmpty else { return }
+        var shared: [String] = []
+        var perSite: [String: [String]] = [:]
+        for entry in entries.map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            if let equals = entry.firstIndex(of: "=") {
+                let site = String(entry[..<equals])
+                guard sites.contains(where: { $0.apiKey == site }) else {
+                    throw .invalid(key: "gigya.providers", reason: "an entry names a site that is not configured")
+                }
+                perSite[site, default: []].append(String(entry[entry.index(after: equals)...]))
+            } else {
+                shared.append(entry)
+            }
+        }
+        for index in sites.indices {
+            let patterns = perSite[sites[index].apiKey] ?? (shared.isEmpty ? nil : shared)
+            guard let patterns else { continue }
+            guard ProviderPolicy(patterns: patterns) != nil else {
+                throw .invalid(key: "gigya.providers", reason: "patterns are provider names or prefixes ending in '*', not empty")
+            }
+            sites[index].providers = patterns
+        }
     }
 }

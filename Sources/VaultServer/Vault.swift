@@ -48,8 +48,9 @@ public struct Vault: Sendable {
         let factory = PrometheusMetricsFactory(registry: registry)
         let metrics = VaultMetrics(factory: factory)
         // Made last, after everything else that can throw: a client never shut down traps in debug builds. Its pool holds
-        // a connection per Gigya call in flight, so calls never queue behind one another below the workers.
-        var clientConfiguration = HTTPClient.Configuration()
+        // a connection per Gigya call in flight, so calls never queue behind one another below the workers. No redirects:
+        // a signed call, its secret-derived signature and the tokens in the answer go only where configured.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, settings.workers + 8))
         let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
         let sites: SiteDirectory
@@ -129,10 +130,18 @@ public struct Vault: Sendable {
             baseURL: site.baseURL,
             timeout: timeout
         )
+        var providers = ProviderPolicy.gigyaDefault
+        if let patterns = site.providers {
+            guard let policy = ProviderPolicy(patterns: patterns) else {
+                throw SettingsError.invalid(key: "gigya.providers", reason: "the provider list of site \(site.apiKey) is empty or malformed")
+            }
+            providers = policy
+        }
         return GigyaSite(
             apiKey: site.apiKey,
             verifier: LoginSignatureVerifier(secret: partnerSecret, windowSeconds: window),
-            gigya: GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger)
+            gigya: GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger),
+            providers: providers
         )
     }
 

@@ -3,27 +3,28 @@ import Foundation
 
 /// Why a data key or a key ring could not be built; never carries key material.
 public enum DataKeyError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The key id is empty, too long, or holds a character the ring syntax reserves (`:` `,` whitespace).
-    case invalidID(String)
-    /// The key for this id is not standard base64.
-    case notBase64(id: String)
-    /// The key for this id decodes to the wrong number of bytes (AES-256 needs 32).
-    case wrongLength(id: String, bytes: Int)
+    /// Entry number `index` (0-based) has an id that is empty, too long, or holds a character the ring syntax reserves.
+    case invalidID(index: Int)
+    /// Entry number `index`'s key is not standard base64.
+    case notBase64(index: Int)
+    /// Entry number `index`'s key decodes to the wrong number of bytes (AES-256 needs 32).
+    case wrongLength(index: Int, bytes: Int)
     /// The ring holds no key.
     case emptyRing
     /// Entry number `index` (0-based) is not `id:BASE64`.
     case malformedEntry(index: Int)
-    /// Two keys share this id.
-    case duplicateID(String)
+    /// Entry number `index` repeats an earlier entry's id.
+    case duplicateID(index: Int)
 
     public var description: String {
         switch self {
-        case .invalidID(let id): "invalid data key id '\(id)' (1-64 characters, no ':' ',' or whitespace)"
-        case .notBase64(let id): "data key '\(id)' is not standard base64"
-        case .wrongLength(let id, let bytes): "data key '\(id)' is \(bytes) bytes; AES-256 needs 32"
+        // Entries are named by position, never by id: in a swapped 'BASE64:id' entry the "id" is the key itself.
+        case .invalidID(let index): "data key entry \(index) has an invalid id (1-64 characters, no ':' ',' or whitespace)"
+        case .notBase64(let index): "data key entry \(index) is not 'id:BASE64' with standard base64 (are id and key swapped?)"
+        case .wrongLength(let index, let bytes): "data key entry \(index) is \(bytes) bytes; AES-256 needs 32"
         case .emptyRing: "the data key ring is empty"
         case .malformedEntry(let index): "data key entry \(index) is not 'id:BASE64'"
-        case .duplicateID(let id): "data key id '\(id)' appears twice in the ring"
+        case .duplicateID(let index): "data key entry \(index) repeats an earlier entry's id"
         }
     }
 }
@@ -52,13 +53,13 @@ public struct DataKey: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// The key as swift-crypto wants it.
     var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
-    /// Builds a key from its id and 32 bytes of standard base64.
-    public init(id: String, keyBase64: String) throws(DataKeyError) {
-        guard Self.isValidID(id) else { throw .invalidID(id) }
+    /// Builds a key from its id and 32 bytes of standard base64; errors name it as entry `index` of its ring.
+    public init(id: String, keyBase64: String, index: Int = 0) throws(DataKeyError) {
+        guard Self.isValidID(id) else { throw .invalidID(index: index) }
         guard let bytes = Data(base64Encoded: keyBase64.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw .notBase64(id: id)
+            throw .notBase64(index: index)
         }
-        guard bytes.count == 32 else { throw .wrongLength(id: id, bytes: bytes.count) }
+        guard bytes.count == 32 else { throw .wrongLength(index: index, bytes: bytes.count) }
         self.id = id
         self.keyBytes = Array(bytes)
     }
@@ -120,8 +121,8 @@ public struct DataKeyRing: Sendable, CustomStringConvertible, CustomDebugStringC
     public init(keys: [DataKey]) throws(DataKeyError) {
         guard !keys.isEmpty else { throw .emptyRing }
         var byID: [String: DataKey] = [:]
-        for key in keys {
-            guard byID[key.id] == nil else { throw .duplicateID(key.id) }
+        for (index, key) in keys.enumerated() {
+            guard byID[key.id] == nil else { throw .duplicateID(index: index) }
             byID[key.id] = key
         }
         self.keys = keys
@@ -138,7 +139,7 @@ public struct DataKeyRing: Sendable, CustomStringConvertible, CustomDebugStringC
             guard let colon = entry.firstIndex(of: ":") else { throw .malformedEntry(index: index) }
             let base64 = String(entry[entry.index(after: colon)...])
             guard !base64.isEmpty else { throw .malformedEntry(index: index) }
-            keys.append(try DataKey(id: String(entry[..<colon]), keyBase64: base64))
+            keys.append(try DataKey(id: String(entry[..<colon]), keyBase64: base64, index: index))
         }
         return try DataKeyRing(keys: keys)
     }

@@ -1,8 +1,8 @@
 public import Foundation
 
-/// Where a login event is in its life: waiting, leased to a worker, done, or given up.
+/// Where a login event is in its life: waiting, leased to a worker, done, given up, or cancelled by a delete.
 public enum LoginEventStatus: String, Sendable, Codable, CaseIterable {
-    case pending, processing, stored, failed
+    case pending, processing, stored, failed, cancelled
 }
 
 /// A verified login callback to be written durably to the inbox together with its replay key.
@@ -15,14 +15,23 @@ public struct NewLoginEvent: Sendable, CustomStringConvertible {
     public var replayKey: [UInt8]
     /// When the replay key may be purged (the end of the signature window).
     public var replayExpiresAt: Date
+    /// SHA-256 over the signed login result without the provider: every event it makes counts against one budget.
+    public var loginKey: [UInt8]
+    /// The most events one login result may make, across batches and instances.
+    public var maxEventsPerLogin: Int
 
-    public init(site: String, uid: String, provider: String, signatureTimestamp: Int64, replayKey: [UInt8], replayExpiresAt: Date) {
+    public init(
+        site: String, uid: String, provider: String, signatureTimestamp: Int64, replayKey: [UInt8], replayExpiresAt: Date,
+        loginKey: [UInt8], maxEventsPerLogin: Int
+    ) {
         self.site = site
         self.uid = uid
         self.provider = provider
         self.signatureTimestamp = signatureTimestamp
         self.replayKey = replayKey
         self.replayExpiresAt = replayExpiresAt
+        self.loginKey = loginKey
+        self.maxEventsPerLogin = maxEventsPerLogin
     }
 
     public var description: String { "NewLoginEvent(site: \(site), uid: \(uid), provider: \(provider), ts: \(signatureTimestamp))" }
@@ -34,11 +43,14 @@ public enum EnqueueOutcome: Sendable, Equatable {
     case accepted(eventID: UUID)
     /// Its replay key was already known (earlier, or earlier in the same batch): the existing event.
     case duplicate(eventID: UUID)
+    /// Its login result has already made `maxEventsPerLogin` events: nothing was written.
+    case overBudget
 
-    /// The event id either way.
-    public var eventID: UUID {
+    /// The event id, when there is one.
+    public var eventID: UUID? {
         switch self {
         case .accepted(let id), .duplicate(let id): id
+        case .overBudget: nil
         }
     }
 }
@@ -181,21 +193,46 @@ public struct InboxStats: Sendable, Equatable, Codable {
     }
 }
 
+/// The sites an access key may act on: every configured site (an explicit grant), or the listed site API keys.
+public enum AccessKeySites: Sendable, Codable, Equatable, CustomStringConvertible {
+    case all
+    case only([String])
+
+    /// Whether a request about `site` (a site API key) is within the grant.
+    public func allows(_ site: String) -> Bool {
+        switch self {
+        case .all: true
+        case .only(let sites): sites.contains(site)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .all: "all sites"
+        case .only(let sites): sites.joined(separator: ",")
+        }
+    }
+}
+
 /// An access key as listed: never the key itself, only its public prefix.
 public struct AccessKeyRecord: Sendable, Codable, Equatable {
     public var id: UUID
     public var name: String
     public var prefix: String
     public var scopes: [String]
+    public var sites: AccessKeySites
     public var createdAt: Date
     public var revokedAt: Date?
     public var lastUsedAt: Date?
 
-    public init(id: UUID, name: String, prefix: String, scopes: [String], createdAt: Date, revokedAt: Date?, lastUsedAt: Date?) {
+    public init(
+        id: UUID, name: String, prefix: String, scopes: [String], sites: AccessKeySites, createdAt: Date, revokedAt: Date?, lastUsedAt: Date?
+    ) {
         self.id = id
         self.name = name
         self.prefix = prefix
         self.scopes = scopes
+        self.sites = sites
         self.createdAt = createdAt
         self.revokedAt = revokedAt
         self.lastUsedAt = lastUsedAt
@@ -208,11 +245,14 @@ public enum AccessKeyError: Error, Equatable, Sendable, CustomStringConvertible 
     case duplicateName(String)
     /// Names are 1-100 characters.
     case invalidName(String)
+    /// A site list must name at least one site, each 1-128 printable characters without ',' or whitespace.
+    case invalidSites
 
     public var description: String {
         switch self {
         case .duplicateName(let name): "an access key named '\(name)' already exists"
         case .invalidName(let name): "invalid access key name '\(name)' (1-100 characters)"
+        case .invalidSites: "an access key needs at least one site API key (1-128 characters, no ',' or whitespace), or all sites"
         }
     }
 }
@@ -237,6 +277,17 @@ public struct AuditEntry: Sendable, Equatable {
         self.uid = uid
         self.provider = provider
         self.detail = detail
+    }
+}
+
+/// What a delete did: sessions removed and unfinished login events cancelled.
+public struct DeleteOutcome: Sendable, Equatable, Codable {
+    public var deleted: Int
+    public var cancelledEvents: Int
+
+    public init(deleted: Int, cancelledEvents: Int) {
+        self.deleted = deleted
+        self.cancelledEvents = cancelledEvents
     }
 }
 

@@ -4,13 +4,20 @@ import PostgresNIO
 
 extension PostgresVaultStore {
     /// Columns of `api_keys` in the order `decodeKey` reads them (never the hash).
-    static let keyColumns = "id, name, prefix, scopes, created_at, revoked_at, last_used_at"
+    static let keyColumns = "id, name, prefix, scopes, all_sites, sites, created_at, revoked_at, last_used_at"
 
     /// Reads a row selected with `keyColumns`.
     static func decodeKey(_ row: PostgresRow) throws -> AccessKeyRecord {
-        let (id, name, prefix, scopes, createdAt, revokedAt, lastUsedAt) = try row.decode(
-            (UUID, String, String, [String], Date, Date?, Date?).self)
-        return AccessKeyRecord(id: id, name: name, prefix: prefix, scopes: scopes, createdAt: createdAt, revokedAt: revokedAt, lastUsedAt: lastUsedAt)
+        let (id, name, prefix, scopes, allSites, sites, createdAt, revokedAt, lastUsedAt) = try row.decode(
+            (UUID, String, String, [String], Bool, [String], Date, Date?, Date?).self)
+        return AccessKeyRecord(
+            id: id, name: name, prefix: prefix, scopes: scopes, sites: allSites ? .all : .only(sites), createdAt: createdAt, revokedAt: revokedAt,
+            lastUsedAt: lastUsedAt)
+    }
+
+    /// Site API keys are printed in listings and parsed from comma-separated flags, so they stay simple.
+    static func isValidSite(_ site: String) -> Bool {
+        !site.isEmpty && site.utf8.count <= 128 && site.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && $0 != "," }
     }
 
     /// SHA-256 of the full presented key: the only thing stored, and the lookup key.
@@ -30,9 +37,18 @@ extension PostgresVaultStore {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    public func createKey(name: String, scopes: [String]) async throws -> (record: AccessKeyRecord, plaintext: String) {
+    public func createKey(name: String, scopes: [String], sites: AccessKeySites) async throws -> (record: AccessKeyRecord, plaintext: String) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 100, trimmed == name else { throw AccessKeyError.invalidName(name) }
+        let allSites: Bool
+        let siteList: [String]
+        switch sites {
+        case .all:
+            (allSites, siteList) = (true, [])
+        case .only(let listed):
+            guard !listed.isEmpty, listed.allSatisfy(Self.isValidSite) else { throw AccessKeyError.invalidSites }
+            (allSites, siteList) = (false, listed)
+        }
         // The prefix is public (shown in listings and logs) so a key can be recognised without revealing it.
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         let prefix = String(Self.randomBytes(8).map { alphabet[Int($0) % alphabet.count] })
@@ -41,8 +57,8 @@ extension PostgresVaultStore {
         do {
             let rows = try await client.query(
                 """
-                INSERT INTO api_keys (id, name, prefix, key_hash, scopes)
-                VALUES (\(id), \(name), \(prefix), \(Self.keyHash(plaintext)), \(scopes)::text[])
+                INSERT INTO api_keys (id, name, prefix, key_hash, scopes, all_sites, sites)
+                VALUES (\(id), \(name), \(prefix), \(Self.keyHash(plaintext)), \(scopes)::text[], \(allSites), \(siteList)::text[])
                 RETURNING \(unescaped: Self.keyColumns)
                 """, logger: logger)
             for try await row in rows { return (try Self.decodeKey(row), plaintext) }
@@ -65,7 +81,8 @@ extension PostgresVaultStore {
                 WHERE id IN (SELECT id FROM k) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
                 RETURNING id, last_used_at
             )
-            SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, k.revoked_at, COALESCE(touched.last_used_at, k.last_used_at)
+            SELECT k.id, k.name, k.prefix, k.scopes, k.all_sites, k.sites, k.created_at, k.revoked_at,
+                   COALESCE(touched.last_used_at, k.last_used_at)
             FROM k LEFT JOIN touched ON touched.id = k.id
             """, logger: logger)
         for try await row in rows { return try Self.decodeKey(row) }

@@ -3,7 +3,12 @@ import PostgresNIO
 
 extension PostgresVaultStore {
     public func record(_ entry: AuditEntry) async throws {
-        try await client.query(
+        try await client.withConnection { connection in try await insertAudit(entry, on: connection) }
+    }
+
+    /// Appends one entry on `connection`, inside the caller's transaction when there is one.
+    func insertAudit(_ entry: AuditEntry, on connection: PostgresConnection) async throws {
+        try await connection.query(
             """
             INSERT INTO audit_log (actor_key_id, actor_name, action, site, uid, provider, detail)
             VALUES (\(entry.actorKeyID), \(entry.actorName), \(entry.action), \(entry.site), \(entry.uid), \(entry.provider), \(entry.detail))

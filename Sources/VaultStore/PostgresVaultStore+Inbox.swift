@@ -31,6 +31,9 @@ extension PostgresVaultStore {
             firstIndexByKey[event.replayKey] = index
             unique.append(index)
         }
+        // Rows are inserted in key order: two instances writing overlapping batches then lock the same keys in the same
+        // order and wait for each other instead of deadlocking.
+        unique.sort { events[$0].replayKey.lexicographicallyPrecedes(events[$1].replayKey) }
         let ids = unique.map { _ in UUID() }
         let keys = unique.map { ByteBuffer(bytes: events[$0].replayKey) }
         let sites = unique.map { events[$0].site }
@@ -65,6 +68,7 @@ extension PostgresVaultStore {
             for try await (key, id) in accepted.decode((ByteBuffer, UUID).self) {
                 resolved[Array(buffer: key)] = .accepted(eventID: id)
             }
+            try await spendBudget(events: events, unique: unique, ids: ids, resolved: &resolved, on: connection)
             let taken = keys.filter { resolved[Array(buffer: $0)] == nil }
             guard !taken.isEmpty else { return resolved }
             // A separate statement takes a new snapshot, so it sees keys committed by a concurrent batch we waited on.
@@ -81,8 +85,60 @@ extension PostgresVaultStore {
         }
         return try events.enumerated().map { index, event in
             guard let outcome = resolved[event.replayKey] else { throw VaultStoreError.replayKeyVanished }
-            return firstIndexByKey[event.replayKey] == index ? outcome : .duplicate(eventID: outcome.eventID)
+            guard firstIndexByKey[event.replayKey] != index, let eventID = outcome.eventID else { return outcome }
+            return .duplicate(eventID: eventID)
         }
+    }
+
+    /// Counts the events just accepted against their login results' budgets and takes back, in this transaction, those
+    /// beyond `maxEventsPerLogin` (last in the batch first): a login result makes at most that many events whatever
+    /// providers were posted with it, across batches and instances. Budget rows are locked in key order.
+    private func spendBudget(
+        events: [NewLoginEvent], unique: [Int], ids: [UUID], resolved: inout [[UInt8]: EnqueueOutcome], on connection: PostgresConnection
+    ) async throws {
+        var acceptedByLogin: [[UInt8]: [(index: Int, id: UUID)]] = [:]
+        for (position, index) in unique.enumerated() {
+            guard case .accepted = resolved[events[index].replayKey] else { continue }
+            acceptedByLogin[events[index].loginKey, default: []].append((index, ids[position]))
+        }
+        guard !acceptedByLogin.isEmpty else { return }
+        let loginKeys = acceptedByLogin.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let spent = loginKeys.map { acceptedByLogin[$0]?.count ?? 0 }
+        let expiries = loginKeys.map { key in (acceptedByLogin[key] ?? []).map { events[$0.index].replayExpiresAt }.max() ?? Date() }
+        let rows = try await connection.query(
+            """
+            INSERT INTO login_result_budget (key, events, expires_at)
+            SELECT key, events, expires_at
+            FROM UNNEST(\(loginKeys.map { ByteBuffer(bytes: $0) })::bytea[], \(spent)::int4[], \(expiries)::timestamptz[])
+                AS t(key, events, expires_at)
+            ON CONFLICT (key) DO UPDATE
+            SET events = login_result_budget.events + EXCLUDED.events,
+                expires_at = greatest(login_result_budget.expires_at, EXCLUDED.expires_at)
+            RETURNING key, events
+            """, logger: logger)
+        var refused: [UUID] = []
+        var refunds: [(key: ByteBuffer, count: Int)] = []
+        for try await (key, total) in rows.decode((ByteBuffer, Int).self) {
+            let loginKey = Array(buffer: key)
+            guard let accepted = acceptedByLogin[loginKey], let limit = accepted.first.map({ events[$0.index].maxEventsPerLogin }) else { continue }
+            let excess = min(total - limit, accepted.count)
+            guard excess > 0 else { continue }
+            for taken in accepted.sorted(by: { $0.index < $1.index }).suffix(excess) {
+                refused.append(taken.id)
+                resolved[events[taken.index].replayKey] = .overBudget
+            }
+            refunds.append((key, excess))
+        }
+        guard !refused.isEmpty else { return }
+        // The replay keys go with their events (ON DELETE CASCADE): a refused login result may be posted again once
+        // a provider is freed, and gets the same answer while the budget stays spent.
+        try await connection.query("DELETE FROM login_events WHERE id = ANY(\(refused)::uuid[])", logger: logger)
+        try await connection.query(
+            """
+            UPDATE login_result_budget AS b SET events = b.events - r.excess
+            FROM UNNEST(\(refunds.map { $0.key })::bytea[], \(refunds.map { $0.count })::int4[]) AS r(key, excess)
+            WHERE b.key = r.key
+            """, logger: logger)
     }
 
     public func event(id: UUID) async throws -> LoginEvent? {
@@ -137,11 +193,24 @@ extension PostgresVaultStore {
             if case .stored(_, let session) = outcome { try seal(session) } else { nil }
         }
         return try await inTransaction { connection in
-            var results: [Bool] = []
-            for (outcome, sealed) in zip(outcomes, sealed) {
-                results.append(try await Self.finish(outcome, sealed: sealed, worker: worker, on: connection, store: self))
+            // In the order of the users' advisory locks, so two batches never wait on each other's locks.
+            var results = [Bool](repeating: false, count: outcomes.count)
+            for index in Self.lockOrder(outcomes) {
+                results[index] = try await Self.finish(outcomes[index], sealed: sealed[index], worker: worker, on: connection, store: self)
             }
             return results
+        }
+    }
+
+    /// The indices of `outcomes` with the stored ones first, sorted by the user whose advisory lock they take.
+    static func lockOrder(_ outcomes: [EventOutcome]) -> [Int] {
+        outcomes.indices.sorted { left, right in
+            switch (outcomes[left], outcomes[right]) {
+            case (.stored(_, let a), .stored(_, let b)): (a.site, a.uid, left) < (b.site, b.uid, right)
+            case (.stored, _): true
+            case (_, .stored): false
+            default: left < right
+            }
         }
     }
 
@@ -152,16 +221,22 @@ extension PostgresVaultStore {
         let logger = store.logger
         let marked: [PostgresRow]
         switch outcome {
-        case .stored(let id, _):
+        case .stored(let id, let session):
+            try await store.lockUser(site: session.site, uid: session.uid, on: connection)
             // The event row is locked first; a worker whose lease was taken over finds another owner and writes nothing.
+            // An event created before a delete of its user and provider (a tombstone) writes nothing either.
             marked = try await connection.query(
                 """
                 WITH marked AS (
-                    UPDATE login_events
+                    UPDATE login_events AS e
                     SET status = 'stored', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
                         last_error_code = NULL, last_error_message = NULL
-                    WHERE id = \(id) AND status = 'processing' AND lease_owner = \(worker)
-                    RETURNING id
+                    WHERE e.id = \(id) AND e.status = 'processing' AND e.lease_owner = \(worker)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM session_tombstones t
+                          WHERE t.site = e.site AND t.uid = e.uid AND t.provider IN (e.provider, '*') AND t.deleted_at >= e.created_at
+                      )
+                    RETURNING e.id
                 )
                 SELECT id, pg_notify(\(Self.finishedChannel), id::text) FROM marked
                 """, logger: logger
@@ -256,8 +331,10 @@ extension PostgresVaultStore {
     public func purgeExpiredReplayKeys(before: Date) async throws -> Int {
         let rows = try await client.query(
             "WITH purged AS (DELETE FROM replay_keys WHERE expires_at < \(before) RETURNING 1) SELECT count(*) FROM purged", logger: logger)
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+        var purged = 0
+        for try await count in rows.decode(Int.self) { purged = count }
+        try await client.query("DELETE FROM login_result_budget WHERE expires_at < \(before)", logger: logger)
+        return purged
     }
 
     /// Error messages come from Gigya and transports; bounded so a hostile upstream cannot bloat rows.

@@ -65,11 +65,36 @@ extension PostgresVaultStore {
             """, logger: logger)
     }
 
-    public func upsert(_ record: SessionRecord, eventID: UUID?) async throws {
+    /// Serialises writers and deleters of one user's sessions for the rest of the transaction, so a tombstone is either
+    /// committed before a write checks for it or written after that write (and then deletes what it wrote).
+    func lockUser(site: String, uid: String, on connection: PostgresConnection) async throws {
+        // The site's length first, so no (site, uid) pair can spell another's key.
+        let key = "\(site.utf8.count):\(site)\(uid)"
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))", logger: logger)
+    }
+
+    @discardableResult
+    public func upsert(_ record: SessionRecord, eventID: UUID?, fetchStartedAt: Date) async throws -> Bool {
         let sealed = try seal(record)
-        try await client.withConnection { connection in
+        return try await inTransaction { connection in
+            try await lockUser(site: record.site, uid: record.uid, on: connection)
+            let tombstones = try await connection.query(
+                """
+                SELECT 1 FROM session_tombstones
+                WHERE site = \(record.site) AND uid = \(record.uid) AND provider IN (\(record.provider), '*') AND deleted_at >= \(fetchStartedAt)
+                """, logger: logger
+            ).collect()
+            guard tombstones.isEmpty else { return false }
             try await upsertSealed(sealed, eventID: eventID, on: connection)
+            return true
         }
+    }
+
+    public func refreshStart(site: String, uid: String, provider: String) async throws -> Date? {
+        let rows = try await client.query(
+            "SELECT now() FROM provider_sessions WHERE site = \(site) AND uid = \(uid) AND provider = \(provider)", logger: logger)
+        for try await now in rows.decode(Date.self) { return now }
+        return nil
     }
 
     public func metadata(site: String, uid: String) async throws -> [SessionMetadata] {
@@ -112,17 +137,47 @@ extension PostgresVaultStore {
         return nil
     }
 
-    public func delete(site: String, uid: String, provider: String?) async throws -> Int {
-        let rows = try await client.query(
-            """
-            WITH deleted AS (
-                DELETE FROM provider_sessions
-                WHERE site = \(site) AND uid = \(uid) AND (\(provider)::text IS NULL OR provider = \(provider))
-                RETURNING 1
-            )
-            SELECT count(*) FROM deleted
-            """, logger: logger)
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+    public func delete(site: String, uid: String, provider: String?, audit entry: AuditEntry) async throws -> DeleteOutcome {
+        try await inTransaction { connection in
+            try await lockUser(site: site, uid: uid, on: connection)
+            var deleted = 0
+            let sessions = try await connection.query(
+                """
+                WITH deleted AS (
+                    DELETE FROM provider_sessions
+                    WHERE site = \(site) AND uid = \(uid) AND (\(provider)::text IS NULL OR provider = \(provider))
+                    RETURNING 1
+                )
+                SELECT count(*) FROM deleted
+                """, logger: logger)
+            for try await count in sessions.decode(Int.self) { deleted = count }
+            // Unfinished events would fetch and store the session again: pending (new or retrying) and leased ones end here.
+            var cancelled = 0
+            let events = try await connection.query(
+                """
+                WITH cancelled AS (
+                    UPDATE login_events
+                    SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now()
+                    WHERE site = \(site) AND uid = \(uid) AND (\(provider)::text IS NULL OR provider = \(provider))
+                      AND status IN ('pending', 'processing')
+                    RETURNING 1
+                )
+                SELECT count(*) FROM cancelled
+                """, logger: logger)
+            for try await count in events.decode(Int.self) { cancelled = count }
+            if deleted + cancelled > 0 {
+                // A worker or refresh that fetched before now must not write after: it checks this under the same lock.
+                try await connection.query(
+                    """
+                    INSERT INTO session_tombstones (site, uid, provider, deleted_at)
+                    VALUES (\(site), \(uid), \(provider ?? "*"), now())
+                    ON CONFLICT (site, uid, provider) DO UPDATE SET deleted_at = EXCLUDED.deleted_at
+                    """, logger: logger)
+            }
+            var entry = entry
+            entry.detail = "deleted=\(deleted) cancelled=\(cancelled)"
+            try await insertAudit(entry, on: connection)
+            return DeleteOutcome(deleted: deleted, cancelledEvents: cancelled)
+        }
     }
 }

@@ -32,20 +32,26 @@ public protocol EventInbox: Sendable {
 
 /// Provider sessions, sealed at rest, plaintext only in memory.
 public protocol SessionRepository: Sendable {
-    /// Seals and inserts or replaces the session (an older `fetchedAt` never overwrites a newer one).
-    func upsert(_ record: SessionRecord, eventID: UUID?) async throws
+    /// Seals and inserts or replaces the session (an older `fetchedAt` never overwrites a newer one); false, with nothing
+    /// written, when the user's session was deleted at or after `fetchStartedAt` (a tombstone).
+    @discardableResult
+    func upsert(_ record: SessionRecord, eventID: UUID?, fetchStartedAt: Date) async throws -> Bool
+    /// The database's time now if a session is stored for that key, else nil: when a refresh starts, for the tombstone check.
+    func refreshStart(site: String, uid: String, provider: String) async throws -> Date?
     /// Every stored session of a user, without tokens.
     func metadata(site: String, uid: String) async throws -> [SessionMetadata]
     /// One session, opened with the key ring.
     func session(site: String, uid: String, provider: String) async throws -> SessionRecord?
-    /// Deletes one provider's session, or all of the user's when `provider` is nil; returns how many.
-    func delete(site: String, uid: String, provider: String?) async throws -> Int
+    /// Deletes one provider's session, or all of the user's when `provider` is nil, cancels the user's unfinished events for
+    /// them, leaves a tombstone and appends `audit` (its detail filled in), all in one transaction.
+    func delete(site: String, uid: String, provider: String?, audit: AuditEntry) async throws -> DeleteOutcome
 }
 
 /// access keys for the read API: only a SHA-256 of each key is stored.
 public protocol AccessKeyRepository: Sendable {
-    /// Creates a key and returns its plaintext once (`svk_<prefix>_<secret>`); a taken name throws `AccessKeyError.duplicateName`.
-    func createKey(name: String, scopes: [String]) async throws -> (record: AccessKeyRecord, plaintext: String)
+    /// Creates a key for `sites` and returns its plaintext once (`svk_<prefix>_<secret>`); a taken name throws
+    /// `AccessKeyError.duplicateName`.
+    func createKey(name: String, scopes: [String], sites: AccessKeySites) async throws -> (record: AccessKeyRecord, plaintext: String)
     /// The key's record, or nil when unknown or revoked.
     func authenticate(_ presented: String) async throws -> AccessKeyRecord?
     /// Every key, revoked ones included, oldest first.

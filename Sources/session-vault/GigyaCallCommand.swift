@@ -25,8 +25,14 @@ struct GigyaCall: AsyncParsableCommand {
     @Option(help: "The site API key (default: $GIGYA_API_KEY).")
     var apiKey: String?
 
-    @Option(help: "The partner secret, or the user key's secret with --user-key, base64 (default: $GIGYA_SECRET).")
+    @Option(help: "The partner secret, or the user key's secret with --user-key, base64 (default: $GIGYA_SECRET). Visible to other local users in the process list: prefer the environment, --secret-file or --secret-stdin.")
     var secret: String?
+
+    @Option(help: "Read the secret from this file (its first line).")
+    var secretFile: String?
+
+    @Flag(help: "Read the secret from standard input (its first line).")
+    var secretStdin = false
 
     @Option(help: "A user or application key (default: $GIGYA_USER_KEY).")
     var userKey: String?
@@ -76,8 +82,24 @@ struct GigyaCall: AsyncParsableCommand {
             (flag ?? environment[variable]).flatMap { $0.isEmpty ? nil : $0 }
         }
         let key = setting(apiKey, "GIGYA_API_KEY")
-        let secretText = setting(secret, "GIGYA_SECRET")
-        let missing = [key == nil ? "--api-key or GIGYA_API_KEY" : nil, secretText == nil ? "--secret or GIGYA_SECRET" : nil]
+        guard [secret != nil, secretFile != nil, secretStdin].filter({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --secret, --secret-file and --secret-stdin")
+        }
+        if secret != nil {
+            FileHandle.standardError.write(Data("warning: a secret given as a flag is visible in the process list and shell history\n".utf8))
+        }
+        let secretText: String?
+        if let secretFile {
+            guard let contents = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
+                throw ValidationError("--secret-file: cannot read the file")
+            }
+            secretText = Self.firstLine(contents)
+        } else if secretStdin {
+            secretText = readLine(strippingNewline: true).flatMap(Self.firstLine)
+        } else {
+            secretText = setting(secret, "GIGYA_SECRET")
+        }
+        let missing = [key == nil ? "--api-key or GIGYA_API_KEY" : nil, secretText == nil ? "--secret-file, --secret-stdin or GIGYA_SECRET" : nil]
             .compactMap { $0 }
         guard let key, let secretText else {
             throw ValidationError("missing " + missing.joined(separator: " and "))
@@ -99,6 +121,12 @@ struct GigyaCall: AsyncParsableCommand {
             baseURL: setting(baseURL, "GIGYA_BASE_URL"),
             timeout: .seconds(timeoutSeconds)
         )
+    }
+
+    /// The first line of a secret file or stream, trimmed; nil when empty.
+    static func firstLine(_ text: String) -> String? {
+        let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) }
+        return line?.isEmpty == false ? line : nil
     }
 
     /// `key=value` arguments as params; the value may be empty or hold `=`.
@@ -133,7 +161,8 @@ enum ResponseMasking {
         return showSecrets ? shown : mask(shown)
     }
 
-    /// Replaces every string under a key named like `*secret*`, `*token*` or `sessionHandle` by "•••" and its length.
+    /// Replaces every string under a key named like `*secret*`, `*token*`, `*signature*`, `*Sig`, `sessionHandle` or
+    /// `cookieValue` by "•••" and its length.
     static func mask(_ value: GigyaJSON, key: String? = nil) -> GigyaJSON {
         switch value {
         case .object(let members):
@@ -147,12 +176,15 @@ enum ResponseMasking {
         }
     }
 
-    /// Whether a key names a secret; expiry times such as `tokenExpirationUTC` are not secrets and stay readable.
+    /// Whether a key names a secret or a signature; expiry times such as `tokenExpirationUTC` are not secrets and stay
+    /// readable. Signatures (`UIDSignature`, `UIDSig`, `providerUIDSig`) let a holder replay a login result, and
+    /// `cookieValue` is a session.
     static func isSensitive(_ key: String) -> Bool {
         let lowered = key.lowercased()
         guard !lowered.contains("expiration"), !lowered.contains("expires") else {
             return false
         }
-        return lowered.contains("secret") || lowered.contains("token") || lowered == "sessionhandle"
+        return lowered.contains("secret") || lowered.contains("token") || lowered == "sessionhandle" || lowered.contains("signature")
+            || lowered.hasSuffix("sig") || lowered == "cookievalue"
     }
 }

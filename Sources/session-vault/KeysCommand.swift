@@ -23,6 +23,12 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated scopes: \(AccessScope.allCases.map(\.rawValue).joined(separator: ", ")).")
         var scopes: String
 
+        @Option(help: "Comma-separated site API keys the key may act on. One of --sites and --all-sites is required.")
+        var sites: String?
+
+        @Flag(help: "Grant every site, present and future, instead of listing them.")
+        var allSites = false
+
         func run() async throws {
             let scopes: [AccessScope]
             do {
@@ -30,9 +36,19 @@ struct KeysCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError(error.description)
             }
+            // No default: a key that silently reached every site is what this flag exists to prevent.
+            let grant: AccessKeySites
+            switch (sites, allSites) {
+            case (nil, true): grant = .all
+            case (let list?, false): grant = .only(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            default: throw ValidationError("give exactly one of --sites API_KEY[,API_KEY…] and --all-sites")
+            }
             try await options.withVault(label: "session-vault.keys") { vault, _ in
-                let (record, plaintext) = try await vault.store.createKey(name: name, scopes: scopes.map(\.rawValue))
-                print("created access key '\(record.name)' (id \(record.id.uuidString.lowercased()), scopes \(record.scopes.joined(separator: ",")))")
+                let (record, plaintext) = try await vault.store.createKey(name: name, scopes: scopes.map(\.rawValue), sites: grant)
+                print(
+                    "created access key '\(record.name)' (id \(record.id.uuidString.lowercased()), scopes \(record.scopes.joined(separator: ",")), "
+                        + "sites \(record.sites))"
+                )
                 print("store it now: it is shown only once and only its hash is kept")
                 print(plaintext)
             }
@@ -41,7 +57,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     /// Lists keys with their scopes and state; never the keys themselves.
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List access keys (names, prefixes, scopes, state).")
+        static let configuration = CommandConfiguration(abstract: "List access keys (names, prefixes, scopes, sites, state).")
 
         @OptionGroup var options: ServerOptions
 
@@ -51,7 +67,7 @@ struct KeysCommand: AsyncParsableCommand {
                 for key in try await vault.store.listKeys() {
                     let state = key.revokedAt.map { "revoked \(formatter.string(from: $0))" } ?? "active"
                     let used = key.lastUsedAt.map { formatter.string(from: $0) } ?? "never"
-                    print("\(key.name)\t\(key.prefix)\t\(key.scopes.joined(separator: ","))\t\(state)\tlast used \(used)")
+                    print("\(key.name)\t\(key.prefix)\t\(key.scopes.joined(separator: ","))\tsites \(key.sites)\t\(state)\tlast used \(used)")
                 }
             }
         }

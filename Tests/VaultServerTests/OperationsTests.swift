@@ -54,9 +54,9 @@ struct OperationsTests {
             let client = harness.database.client
             // "a-lost" sorts first, so a rotation that stopped on it would never reach the other row.
             let lost = PostgresVaultStore(client: client, keyRing: try ring([("lost", 1)]), logger: harness.logger)
-            try await lost.upsert(SessionRecord(site: "s", uid: "a-lost", provider: "facebook", tokenSecret: "one"), eventID: nil)
+            try await lost.upsert(SessionRecord(site: "s", uid: "a-lost", provider: "facebook", tokenSecret: "one"), eventID: nil, fetchStartedAt: Date())
             let old = PostgresVaultStore(client: client, keyRing: try ring([("old", 2)]), logger: harness.logger)
-            try await old.upsert(SessionRecord(site: "s", uid: "b-old", provider: "facebook", tokenSecret: "two"), eventID: nil)
+            try await old.upsert(SessionRecord(site: "s", uid: "b-old", provider: "facebook", tokenSecret: "two"), eventID: nil, fetchStartedAt: Date())
 
             let current = PostgresVaultStore(client: client, keyRing: try ring([("new", 3), ("old", 2)]), logger: harness.logger)
             let report = try await current.rotateDataKeys(batchSize: 1)

@@ -144,15 +144,19 @@ struct VaultHarness {
         case "replay_keys": query = "SELECT count(*)::int FROM replay_keys"
         case "provider_sessions": query = "SELECT count(*)::int FROM provider_sessions"
         case "audit_log": query = "SELECT count(*)::int FROM audit_log"
+        case "session_tombstones": query = "SELECT count(*)::int FROM session_tombstones"
+        case "login_result_budget": query = "SELECT count(*)::int FROM login_result_budget"
         default: throw HarnessError.unknownTable(table)
         }
         for try await value in try await database.client.query(query, logger: logger).decode(Int.self) { return value }
         return 0
     }
 
-    /// A fresh access key with the given scopes, as the `keys create` command makes it.
-    func accessKey(_ scopes: [AccessScope], name: String = "backend-\(UUID().uuidString.prefix(6))") async throws -> String {
-        try await store.createKey(name: name, scopes: scopes.map(\.rawValue)).plaintext
+    /// A fresh access key with the given scopes and sites, as the `keys create` command makes it.
+    func accessKey(
+        _ scopes: [AccessScope], name: String = "backend-\(UUID().uuidString.prefix(6))", sites: AccessKeySites = .all
+    ) async throws -> String {
+        try await store.createKey(name: name, scopes: scopes.map(\.rawValue), sites: sites).plaintext
     }
 
     /// The application under test at router level, for HummingbirdTesting; its services already run.

@@ -132,7 +132,7 @@ import VaultTesting
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
             let outcomes = try await store.enqueue([Fixtures.event("a"), Fixtures.event("b")])
-            let (a, b) = (outcomes[0].eventID, outcomes[1].eventID)
+            let (a, b) = (try #require(outcomes[0].eventID), try #require(outcomes[1].eventID))
             _ = try await store.claim(worker: "w", limit: 2, lease: .seconds(60))
             #expect(try await store.retryLater(id: a, worker: "other", delay: .seconds(0), code: 500001, message: "x") == false)
             #expect(try await store.retryLater(id: a, worker: "w", delay: .seconds(3600), code: 500001, message: "General Server Error"))
@@ -188,7 +188,7 @@ import VaultTesting
                 return
             }
             #expect(newID != old[0].eventID)
-            #expect(again[1] == .duplicate(eventID: old[1].eventID))
+            #expect(again[1] == .duplicate(eventID: try #require(old[1].eventID)))
         }
     }
 }

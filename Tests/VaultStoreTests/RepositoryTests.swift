@@ -10,9 +10,9 @@ import VaultTesting
     @Test func metadataListsProvidersWithoutTokensAndSessionOpensThem() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            try await store.upsert(Fixtures.session(provider: "google"), eventID: nil)
-            try await store.upsert(Fixtures.session(provider: "facebook"), eventID: nil)
-            try await store.upsert(Fixtures.session(uid: "someone-else"), eventID: nil)
+            try await store.upsert(Fixtures.session(provider: "google"), eventID: nil, fetchStartedAt: Date())
+            try await store.upsert(Fixtures.session(provider: "facebook"), eventID: nil, fetchStartedAt: Date())
+            try await store.upsert(Fixtures.session(uid: "someone-else"), eventID: nil, fetchStartedAt: Date())
             let metadata = try await store.metadata(site: "3_site", uid: "uid-1")
             #expect(metadata.map(\.provider) == ["facebook", "google"])
             #expect(metadata.allSatisfy { $0.keyID == "k1" && $0.providerUID == "fb-42" && $0.tokenExpiration == "2030-01-01T00:00:00.000Z" })
@@ -29,9 +29,9 @@ import VaultTesting
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
             let now = Date()
-            try await store.upsert(Fixtures.session(token: "first", fetchedAt: now), eventID: nil)
-            try await store.upsert(Fixtures.session(token: "second", fetchedAt: now.addingTimeInterval(1)), eventID: nil)
-            try await store.upsert(Fixtures.session(token: "stale", fetchedAt: now.addingTimeInterval(-60)), eventID: nil)
+            try await store.upsert(Fixtures.session(token: "first", fetchedAt: now), eventID: nil, fetchStartedAt: Date())
+            try await store.upsert(Fixtures.session(token: "second", fetchedAt: now.addingTimeInterval(1)), eventID: nil, fetchStartedAt: Date())
+            try await store.upsert(Fixtures.session(token: "stale", fetchedAt: now.addingTimeInterval(-60)), eventID: nil, fetchStartedAt: Date())
             #expect(try await store.session(site: "3_site", uid: "uid-1", provider: "facebook")?.authToken == "second")
         }
     }
@@ -39,7 +39,7 @@ import VaultTesting
     @Test func nilTokensStayNull() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            try await store.upsert(SessionRecord(site: "3_site", uid: "u", provider: "p", authToken: "t"), eventID: nil)
+            try await store.upsert(SessionRecord(site: "3_site", uid: "u", provider: "p", authToken: "t"), eventID: nil, fetchStartedAt: Date())
             let read = try #require(try await store.session(site: "3_site", uid: "u", provider: "p"))
             #expect(read.authToken == "t")
             #expect(read.tokenSecret == nil)
@@ -50,8 +50,8 @@ import VaultTesting
     @Test func aCiphertextCopiedToAnotherRowDoesNotOpen() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            try await store.upsert(Fixtures.session(uid: "victim", token: "victim-token"), eventID: nil)
-            try await store.upsert(Fixtures.session(uid: "attacker", token: "attacker-token"), eventID: nil)
+            try await store.upsert(Fixtures.session(uid: "victim", token: "victim-token"), eventID: nil, fetchStartedAt: Date())
+            try await store.upsert(Fixtures.session(uid: "attacker", token: "attacker-token"), eventID: nil, fetchStartedAt: Date())
             try await db.client.query(
                 """
                 UPDATE provider_sessions SET auth_token = (SELECT auth_token FROM provider_sessions WHERE uid = 'victim')
@@ -66,11 +66,11 @@ import VaultTesting
     @Test func deleteRemovesOneProviderOrAllOfAUser() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            for provider in ["facebook", "google", "twitter"] { try await store.upsert(Fixtures.session(provider: provider), eventID: nil) }
-            try await store.upsert(Fixtures.session(uid: "keep"), eventID: nil)
-            #expect(try await store.delete(site: "3_site", uid: "uid-1", provider: "google") == 1)
-            #expect(try await store.delete(site: "3_site", uid: "uid-1", provider: "google") == 0)
-            #expect(try await store.delete(site: "3_site", uid: "uid-1", provider: nil) == 2)
+            for provider in ["facebook", "google", "twitter"] { try await store.upsert(Fixtures.session(provider: provider), eventID: nil, fetchStartedAt: Date()) }
+            try await store.upsert(Fixtures.session(uid: "keep"), eventID: nil, fetchStartedAt: Date())
+            #expect(try await store.delete(site: "3_site", uid: "uid-1", provider: "google", audit: Fixtures.audit).deleted == 1)
+            #expect(try await store.delete(site: "3_site", uid: "uid-1", provider: "google", audit: Fixtures.audit).deleted == 0)
+            #expect(try await store.delete(site: "3_site", uid: "uid-1", provider: nil, audit: Fixtures.audit).deleted == 2)
             #expect(try await store.metadata(site: "3_site", uid: "uid-1").isEmpty)
             #expect(try await store.metadata(site: "3_site", uid: "keep").count == 1)
         }
@@ -89,7 +89,7 @@ import VaultTesting
     @Test func aCreatedKeyAuthenticatesUntilRevoked() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            let (record, plaintext) = try await store.createKey(name: "backend", scopes: ["sessions:read", "sessions:metadata"])
+            let (record, plaintext) = try await store.createKey(name: "backend", scopes: ["sessions:read", "sessions:metadata"], sites: .all)
             #expect(plaintext.hasPrefix("svk_\(record.prefix)_"))
             #expect(plaintext.count > 40)
             #expect(record.scopes == ["sessions:read", "sessions:metadata"])
@@ -110,7 +110,7 @@ import VaultTesting
 
     @Test func onlyTheHashOfTheKeyIsStored() async throws {
         try await withTestDatabase { db in
-            let (_, plaintext) = try await Fixtures.store(db).createKey(name: "k", scopes: [])
+            let (_, plaintext) = try await Fixtures.store(db).createKey(name: "k", scopes: [], sites: .all)
             let rows = try await db.client.query("SELECT key_hash, prefix, name FROM api_keys")
             for try await (hash, prefix, name) in rows.decode((Data, String, String).self) {
                 #expect(Array(hash) == Array(SHA256.hash(data: Data(plaintext.utf8))))
@@ -127,10 +127,10 @@ import VaultTesting
     @Test func revokingByIDAndDuplicateNames() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            let (first, _) = try await store.createKey(name: "a", scopes: ["admin"])
-            await #expect(throws: AccessKeyError.duplicateName("a")) { try await store.createKey(name: "a", scopes: []) }
-            await #expect(throws: AccessKeyError.invalidName("")) { try await store.createKey(name: "", scopes: []) }
-            let (second, _) = try await store.createKey(name: "b", scopes: [])
+            let (first, _) = try await store.createKey(name: "a", scopes: ["admin"], sites: .all)
+            await #expect(throws: AccessKeyError.duplicateName("a")) { try await store.createKey(name: "a", scopes: [], sites: .all) }
+            await #expect(throws: AccessKeyError.invalidName("")) { try await store.createKey(name: "", scopes: [], sites: .all) }
+            let (second, _) = try await store.createKey(name: "b", scopes: [], sites: .all)
             #expect(try await store.listKeys().map(\.name) == ["a", "b"])
             #expect(try await store.revokeKey(nameOrID: first.id.uuidString))
             #expect(try await store.revokeKey(nameOrID: "nobody") == false)
@@ -143,7 +143,7 @@ import VaultTesting
     @Test func lastUsedIsWrittenAtMostOnceAMinute() async throws {
         try await withTestDatabase { db in
             let store = Fixtures.store(db)
-            let (_, plaintext) = try await store.createKey(name: "k", scopes: [])
+            let (_, plaintext) = try await store.createKey(name: "k", scopes: [], sites: .all)
             let first = try #require(try await store.authenticate(plaintext)?.lastUsedAt)
             let second = try #require(try await store.authenticate(plaintext)?.lastUsedAt)
             #expect(first == second)

@@ -13,10 +13,10 @@ import VaultTesting
             let oldRing = try DataKeyRing.parse("old:\(Self.oldKey)")
             let rotatedRing = try DataKeyRing.parse("new:\(Self.newKey),old:\(Self.oldKey)")
             for uid in ["a", "b", "c"] {
-                try await Fixtures.store(db, ring: oldRing).upsert(Fixtures.session(uid: uid, token: "tok-\(uid)"), eventID: nil)
+                try await Fixtures.store(db, ring: oldRing).upsert(Fixtures.session(uid: uid, token: "tok-\(uid)"), eventID: nil, fetchStartedAt: Date())
             }
             let store = Fixtures.store(db, ring: rotatedRing)
-            try await store.upsert(Fixtures.session(uid: "d", token: "tok-d"), eventID: nil)
+            try await store.upsert(Fixtures.session(uid: "d", token: "tok-d"), eventID: nil, fetchStartedAt: Date())
             #expect(try await store.rowsPerKey() == ["old": 3, "new": 1])
             #expect(try await store.session(site: "3_site", uid: "a", provider: "facebook")?.authToken == "tok-a")
             let rawBefore = try await Fixtures.rawSealedColumns(db.client)
@@ -42,8 +42,8 @@ import VaultTesting
 
     @Test func keyIDsMissingFromTheRingAreNamed() async throws {
         try await withTestDatabase { db in
-            try await Fixtures.store(db, ring: try DataKeyRing.parse("gone:\(Self.oldKey)")).upsert(Fixtures.session(), eventID: nil)
-            try await Fixtures.store(db, ring: try DataKeyRing.parse("lost:\(Self.oldKey)")).upsert(Fixtures.session(uid: "x"), eventID: nil)
+            try await Fixtures.store(db, ring: try DataKeyRing.parse("gone:\(Self.oldKey)")).upsert(Fixtures.session(), eventID: nil, fetchStartedAt: Date())
+            try await Fixtures.store(db, ring: try DataKeyRing.parse("lost:\(Self.oldKey)")).upsert(Fixtures.session(uid: "x"), eventID: nil, fetchStartedAt: Date())
             let store = Fixtures.store(db, ring: try DataKeyRing.parse("new:\(Self.newKey)"))
             #expect(try await store.unknownKeyIDs() == ["gone", "lost"])
             await #expect(throws: SealError.unknownKeyID("gone")) { try await store.session(site: "3_site", uid: "uid-1", provider: "facebook") }

@@ -19,8 +19,12 @@ enum Fixtures {
     static func event(_ seed: String, uid: String = "uid-1", provider: String = "facebook", expiresIn: TimeInterval = 300) -> NewLoginEvent {
         NewLoginEvent(
             site: "3_site", uid: uid, provider: provider, signatureTimestamp: 1_700_000_000, replayKey: Array(SHA256.hash(data: Data(seed.utf8))),
-            replayExpiresAt: Date().addingTimeInterval(expiresIn))
+            replayExpiresAt: Date().addingTimeInterval(expiresIn), loginKey: Array(SHA256.hash(data: Data("login-\(seed)".utf8))),
+            maxEventsPerLogin: 4)
     }
+
+    /// The audit entry the store's delete tests record.
+    static let audit = AuditEntry(actorKeyID: nil, actorName: "test", action: "session.delete", site: "3_site")
 
     /// A plaintext session with recognisable token values.
     static func session(uid: String = "uid-1", provider: String = "facebook", token: String = "PLAINTEXT-AUTH-TOKEN-123", fetchedAt: Date = Date())
