@@ -10,6 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchCrypto.self,
             BenchIntake.self,
+            BenchPipeline.self,
         ]
     )
 }
