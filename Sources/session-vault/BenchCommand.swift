@@ -11,6 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchCrypto.self,
             BenchIntake.self,
             BenchPipeline.self,
+            BenchReads.self,
         ]
     )
 }
