@@ -75,8 +75,9 @@ public enum PipelineBenchmark {
             let f = ReportFormat.number
             var lines = notes.map { "note: \($0)" }
             lines.append(
-                "baseline: \(f(baselinePerSecond, 0)) single-row inserts/s (\(baselineRows) rows, \(baselineConnections) connections)"
-                    + (baselinePerSecond > 0 ? "" : " — not measured")
+                baselineRows > 0
+                    ? "baseline: \(f(baselinePerSecond, 0)) single-row inserts/s (\(baselineRows) rows, \(baselineConnections) connections)"
+                    : "baseline: not measured"
             )
             lines.append(
                 "accepted: \(accepted) of \(posted) in \(f(loadSeconds, 2)) s = \(f(acceptedPerSecond, 0))/s "
