@@ -16,13 +16,13 @@ struct BenchPipeline: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Callbacks to post (with --duration: the most that are prepared).")
+    @Option(help: "Callbacks to post; default 2,000, or with --duration: rate × duration, 20,000 in a closed loop (the most prepared).")
     var requests: Int?
 
     @Option(help: "Post for this many seconds instead of a fixed number of callbacks.")
     var duration: Double?
 
-    @Option(help: "Concurrent clients, each posting its next callback when the previous one is answered (closed loop).")
+    @Option(help: "Concurrent clients, each posting its next callback when the previous one is answered (closed loop); default 64.")
     var concurrency: Int?
 
     @Option(help: "Callbacks started per second whatever the answers (open loop); see --max-outstanding.")
