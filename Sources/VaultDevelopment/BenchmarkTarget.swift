@@ -239,6 +239,14 @@ func startServer(
     return (url, task)
 }
 
+/// A login callback's JSON body: the login result, and the site's API key when one is known.
+func callbackBody(uid: String, signature: String, timestamp: String, provider: String, apiKey: String?) -> ByteBuffer {
+    let site = apiKey.map { ",\"apiKey\":\"\($0)\"" } ?? ""
+    return ByteBuffer(
+        string: "{\"UID\":\"\(uid)\",\"UIDSignature\":\"\(signature)\",\"signatureTimestamp\":\"\(timestamp)\",\"provider\":\"\(provider)\"\(site)}"
+    )
+}
+
 /// A temporary state directory for a self-started stack; removed by the caller.
 func temporaryStateDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("session-vault-bench-\(UUID().uuidString.prefix(8))").path

@@ -270,15 +270,10 @@ public enum PipelineBenchmark {
                         timestamp = logins[index].signatureTimestamp
                         signature = logins[index].UIDSignature
                     }
-                    let site = apiKey.map { ",\"apiKey\":\"\($0)\"" } ?? ""
                     var request = HTTPClientRequest(url: url)
                     request.method = .POST
                     request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(
-                        ByteBuffer(
-                            string: "{\"UID\":\"\(uid)\",\"UIDSignature\":\"\(signature)\",\"signatureTimestamp\":\"\(timestamp)\",\"provider\":\"\(provider)\"\(site)}"
-                        )
-                    )
+                    request.body = .bytes(callbackBody(uid: uid, signature: signature, timestamp: timestamp, provider: provider, apiKey: apiKey))
                     return request
                 },
                 execute: { request in

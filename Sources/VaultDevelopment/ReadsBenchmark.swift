@@ -161,14 +161,13 @@ public enum ReadsBenchmark {
         let logins = try await emulator.createUsers(uids, provider: options.provider, apiKey: target.siteAPIKey, concurrency: 16)
         try await forEach(logins.count, concurrency: 16) { index in
             let login = logins[index]
-            let site = target.siteAPIKey.map { ",\"apiKey\":\"\($0)\"" } ?? ""
             var request = HTTPClientRequest(url: "\(target.serverURL)/v1/login-callbacks")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(
-                ByteBuffer(
-                    string:
-                        "{\"UID\":\"\(login.UID)\",\"UIDSignature\":\"\(login.UIDSignature)\",\"signatureTimestamp\":\"\(login.signatureTimestamp)\",\"provider\":\"\(options.provider)\"\(site)}"
+                callbackBody(
+                    uid: login.UID, signature: login.UIDSignature, timestamp: login.signatureTimestamp, provider: options.provider,
+                    apiKey: target.siteAPIKey
                 )
             )
             let (status, _) = try await send(httpClient, request)
@@ -193,7 +192,9 @@ public enum ReadsBenchmark {
             waiting.removeAll { stored.contains($0) }
             if waiting.isEmpty { break }
             guard ContinuousClock.now < deadline else {
-                throw BenchmarkFailure.preparation("\(waiting.count) of \(uids.count) sessions were not stored within \(Int(options.preparationTimeout)) s")
+                throw BenchmarkFailure.preparation(
+                    "\(waiting.count) of \(uids.count) sessions were not stored within \(Int(options.preparationTimeout)) s"
+                )
             }
             if options.showProgress { ProgressLine.write("preparing sessions: \(uids.count - waiting.count)/\(uids.count) stored\n") }
             try await Task.sleep(for: .milliseconds(500))

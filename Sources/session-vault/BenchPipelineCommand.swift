@@ -84,7 +84,9 @@ struct BenchPipeline: AsyncParsableCommand {
             }
         } else {
             if workers != nil { throw ValidationError("--workers applies only to the server this command starts") }
-            if siteSecret == nil && emulatorURL == nil { throw ValidationError("with --server-url, give --site-secret or --emulator-url to sign login results") }
+            if siteSecret == nil && emulatorURL == nil {
+                throw ValidationError("with --server-url, give --site-secret or --emulator-url to sign login results")
+            }
             if databaseURL == nil && accessKey == nil {
                 throw ValidationError("with --server-url, give --database-url or an --access-key with events:read, to see the events stored")
             }

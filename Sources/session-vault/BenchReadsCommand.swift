@@ -71,7 +71,8 @@ struct BenchReads: AsyncParsableCommand {
         }
         var logger = Logger(label: "session-vault.bench")
         logger.logLevel = .error
-        output("bench reads: \(Int(rate))/s for \(duration) s over \(users) users, at most \(maxOutstanding) in flight, target: \(serverURL ?? "a private stack")")
+        let target = serverURL ?? "a private stack"
+        output("bench reads: \(Int(rate))/s for \(duration) s over \(users) users, at most \(maxOutstanding) in flight, target: \(target)")
         let report = try await ReadsBenchmark.run(options, logger: logger)
         for line in report.lines { output(line) }
     }
