@@ -10,6 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchCrypto.self,
             BenchIntake.self,
+            BenchPipeline.self,
+            BenchReads.self,
         ]
     )
 }
