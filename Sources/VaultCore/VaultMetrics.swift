@@ -39,6 +39,7 @@ public struct VaultMetrics: Sendable {
         if case .signature(let failure) = error {
             signatureFailures[failure.code]?.increment()
         }
+        idTokenRejected(error)
     }
 
     func callbackUnavailable(_ reason: String) {

@@ -10,8 +10,8 @@ import VaultCore
 /// session-vault as Hummingbird runs it: the router over the built parts, and the services that run beside it.
 ///
 /// Services, in start order (graceful shutdown stops them in reverse): the database pool, the outbound HTTP client,
-/// then, once the startup checks have passed, the workers and the inbox janitor; the finished-event listener; the HTTP
-/// server last.
+/// then, once the startup checks have passed, the workers and the inbox janitor; the finished-event listener; the id_token
+/// key refresher when a site accepts id_tokens; the HTTP server last.
 public struct VaultApplication: ApplicationProtocol {
     public typealias Responder = RouterResponder<VaultRequestContext>
 
@@ -98,6 +98,9 @@ public func buildApplication(
     }
     services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, retention: settings.eventRetention, logger: logger)))
     services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
+    if let keys = vault.idTokens.keys {
+        services.append(JWTKeyRefresher(cache: keys, interval: settings.jwtKeys.refreshCheckInterval))
+    }
     return VaultApplication(
         vault: vault,
         responder: buildRouter(vault).buildResponder(),
