@@ -7,7 +7,8 @@ public import ServiceLifecycle
 public struct JWTKeyCacheSettings: Sendable {
     /// How long a fetched key set is used before it must be fetched again (about a day, docs/gigya-protocol.md §10).
     public var ttlSeconds: Int64
-    /// The least time between two refetches caused by unknown `kid`s, and between a failed fetch and the next try.
+    /// The least time between two refetches caused by unknown `kid`s, and the longest wait after failed fetches: the wait
+    /// after a failure starts at 1 s and doubles per consecutive failure up to this.
     public var refetchIntervalSeconds: Int64
     /// How often the background refresher looks for key sets near expiry (real time).
     public var refreshCheckInterval: Duration
@@ -22,6 +23,12 @@ public struct JWTKeyCacheSettings: Sendable {
         self.refetchIntervalSeconds = refetchIntervalSeconds
         self.refreshCheckInterval = refreshCheckInterval
         self.clock = clock
+    }
+
+    /// How long to wait before fetching again after `failures` consecutive failed fetches: 1 s, 2 s, 4 s, … up to the
+    /// refetch interval, so one failed fetch at start does not refuse id_tokens for the whole interval.
+    func backoffSeconds(afterFailures failures: Int) -> Int64 {
+        min(refetchIntervalSeconds, Int64(1) << Int64(min(max(failures - 1, 0), 20)))
     }
 
     /// The age at which the background refresher fetches a key set again: 90 % of the TTL, so requests never wait.
@@ -46,13 +53,15 @@ public struct JWTKeysUnavailable: Error, Sendable, Equatable, CustomStringConver
 ///
 /// One fetch at a time per data centre (single flight: concurrent callers wait for the fetch in flight); a key set is
 /// used for `ttlSeconds` and refreshed in the background before that; an unknown `kid` refetches at most once per
-/// `refetchIntervalSeconds`; a failed fetch keeps the cached keys and is counted in metrics.
+/// `refetchIntervalSeconds`; a failed fetch keeps the cached keys, is counted in metrics, and is retried after a backoff
+/// (1 s doubling up to the refetch interval), not by every request.
 public actor JWTKeyCache {
     /// What is known about one data centre's keys.
     private struct Entry {
         var keys: JWTKeySet?
         var fetchedAt: Int64?
         var lastFailure: (at: Int64, reason: String)?
+        var consecutiveFailures = 0
         var lastUnknownKeyIDFetchAt: Int64?
         var inFlight: Task<Result<JWTKeySet, GigyaCallError>, Never>?
     }
@@ -83,7 +92,7 @@ public actor JWTKeyCache {
         if entry.inFlight == nil, let keys = entry.keys, let fetchedAt = entry.fetchedAt, now < fetchedAt + settings.ttlSeconds {
             return keys
         }
-        if entry.inFlight == nil, let failure = entry.lastFailure, now < failure.at + settings.refetchIntervalSeconds {
+        if entry.inFlight == nil, let failure = entry.lastFailure, now < failure.at + settings.backoffSeconds(afterFailures: entry.consecutiveFailures) {
             // Gigya failed moments ago: do not ask again for every login; stale keys are better than none.
             if let keys = entry.keys { return keys }
             throw JWTKeysUnavailable(dataCenter: dataCenter, reason: failure.reason)
@@ -116,7 +125,7 @@ public actor JWTKeyCache {
         for dataCenter in dataCenters {
             let entry = entries[dataCenter] ?? Entry()
             guard entry.inFlight == nil else { continue }
-            if let failure = entry.lastFailure, now < failure.at + settings.refetchIntervalSeconds { continue }
+            if let failure = entry.lastFailure, now < failure.at + settings.backoffSeconds(afterFailures: entry.consecutiveFailures) { continue }
             if let fetchedAt = entry.fetchedAt, now < fetchedAt + settings.refreshAfterSeconds { continue }
             _ = try? await fetched(dataCenter, trigger: entry.keys == nil ? "initial" : "background")
         }
@@ -156,10 +165,12 @@ public actor JWTKeyCache {
             entries[dataCenter]?.keys = keys
             entries[dataCenter]?.fetchedAt = now
             entries[dataCenter]?.lastFailure = nil
+            entries[dataCenter]?.consecutiveFailures = 0
             metrics.jwtKeyFetch(dataCenter: dataCenter.apiDomain, trigger: trigger, outcome: "ok", fetchedAt: now)
             return keys
         case .failure(let error):
             entries[dataCenter]?.lastFailure = (now, error.summary)
+            entries[dataCenter]?.consecutiveFailures += 1
             metrics.jwtKeyFetch(dataCenter: dataCenter.apiDomain, trigger: trigger, outcome: "error", fetchedAt: nil)
             let cached = entries[dataCenter]?.keys
             logger.warning(
