@@ -92,7 +92,8 @@ public actor JWTKeyCache {
         if entry.inFlight == nil, let keys = entry.keys, let fetchedAt = entry.fetchedAt, now < fetchedAt + settings.ttlSeconds {
             return keys
         }
-        if entry.inFlight == nil, let failure = entry.lastFailure, now < failure.at + settings.backoffSeconds(afterFailures: entry.consecutiveFailures) {
+        let backoff = settings.backoffSeconds(afterFailures: entry.consecutiveFailures)
+        if entry.inFlight == nil, let failure = entry.lastFailure, now < failure.at + backoff {
             // Gigya failed moments ago: do not ask again for every login; stale keys are better than none.
             if let keys = entry.keys { return keys }
             throw JWTKeysUnavailable(dataCenter: dataCenter, reason: failure.reason)

@@ -17,9 +17,14 @@ extension APIError {
     static func notAccepted(_ kind: LoginKind) -> APIError {
         switch kind {
         case .idToken:
-            APIError(.unauthorized, code: kind.refusalCode, message: "this site accepts UIDSignature login results only, not id_tokens", field: "id_token")
+            APIError(
+                .unauthorized, code: kind.refusalCode, message: "this site accepts UIDSignature login results only, not id_tokens", field: "id_token"
+            )
         case .signature:
-            APIError(.unauthorized, code: kind.refusalCode, message: "this site accepts id_token login results only, not UIDSignature", field: "UIDSignature")
+            APIError(
+                .unauthorized, code: kind.refusalCode, message: "this site accepts id_token login results only, not UIDSignature",
+                field: "UIDSignature"
+            )
         }
     }
 }

@@ -179,7 +179,9 @@ public struct ServerSettings: Sendable {
         settings.idTokenLeewaySeconds = Int64(try bounded(config, "idToken.leewaySeconds", 60, 0...120))
         settings.jwtKeys.ttlSeconds = Int64(try bounded(config, "idToken.keysTtlSeconds", 86_400, 60...604_800))
         settings.jwtKeys.refetchIntervalSeconds = Int64(try bounded(config, "idToken.refetchIntervalSeconds", 30, 1...3600))
-        let verification = try SiteSettings.verification(config.string(forKey: "gigya.loginVerification", default: "signatures"), key: "gigya.loginVerification")
+        let verification = try SiteSettings.verification(
+            config.string(forKey: "gigya.loginVerification", default: "signatures"), key: "gigya.loginVerification"
+        )
         let audience = config.string(forKey: "gigya.idTokenAudience").flatMap { $0.isEmpty ? nil : $0 }
         settings.workers = config.int(forKey: "workers.count", default: settings.workers)
         guard settings.workers >= 0, settings.workers <= 4096 else { throw .invalid(key: "workers.count", reason: "must be 0-4096") }

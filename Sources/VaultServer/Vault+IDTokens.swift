@@ -18,7 +18,9 @@ extension Vault {
             sites.append(IDTokenSite(apiKey: site.apiKey, verification: site.loginVerification, verifier: verifier, dataCenter: dataCenter))
             // Keys are per data centre (docs/gigya-protocol.md §10): the first site there that takes tokens fetches for all.
             if site.loginVerification.accepts(.idToken), sources[dataCenter] == nil {
-                sources[dataCenter] = GigyaJWTKeyClient(apiKey: site.apiKey, baseURL: site.baseURL, httpClient: httpClient, timeout: settings.gigyaTimeout)
+                sources[dataCenter] = GigyaJWTKeyClient(
+                    apiKey: site.apiKey, baseURL: site.baseURL, httpClient: httpClient, timeout: settings.gigyaTimeout
+                )
             }
         }
         let cache = sources.isEmpty ? nil : JWTKeyCache(sources: sources, settings: settings.jwtKeys, metrics: metrics, logger: logger)

@@ -82,7 +82,9 @@ public struct Vault: Sendable {
         let finishedEvents = FinishedEventSignals(maxWaiters: settings.intake.maxWaiters)
         self.finishedEvents = finishedEvents
         self.idTokens = idTokens
-        self.intake = LoginIntake(sites: sites, inbox: store, settings: settings.intake, signals: finishedEvents, metrics: metrics, idTokens: idTokens)
+        self.intake = LoginIntake(
+            sites: sites, inbox: store, settings: settings.intake, signals: finishedEvents, metrics: metrics, idTokens: idTokens
+        )
         self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }

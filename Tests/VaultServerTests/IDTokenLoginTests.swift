@@ -91,7 +91,8 @@ struct IDTokenLoginTests {
                 #expect(event.status == .stored)
                 #expect(event.signatureTimestamp == harness.emulatorClock.now())
                 let truth = try await harness.emulatorSession(uid: uid, provider: "google")
-                try await client.execute(uri: "/v1/users/\(uid)/sessions/google", method: .get, headers: [.authorization: "Bearer \(reader)"]) { response in
+                let headers: HTTPFields = [.authorization: "Bearer \(reader)"]
+                try await client.execute(uri: "/v1/users/\(uid)/sessions/google", method: .get, headers: headers) { response in
                     #expect(response.status == .ok)
                     let json = try jsonObject(response.body)
                     #expect(json["authToken"] as? String == truth.authToken)
@@ -125,7 +126,10 @@ struct IDTokenLoginTests {
 
         var testDescription: String { name }
 
-        init(_ name: String, _ code: String, status: HTTPResponse.Status = .unauthorized, token: @escaping @Sendable (VaultHarness, String) async throws -> String) {
+        init(
+            _ name: String, _ code: String, status: HTTPResponse.Status = .unauthorized,
+            token: @escaping @Sendable (VaultHarness, String) async throws -> String
+        ) {
             self.name = name
             self.code = code
             self.status = status
@@ -257,7 +261,8 @@ struct IDTokenLoginTests {
         try await VaultHarness.with(configure: Self.site(.idTokens)) { harness in
             let login = try await harness.login()
             try await harness.application().test(.router) { client in
-                try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody) { response in
+                let headers: HTTPFields = [.contentType: "application/json"]
+                try await client.execute(uri: "/v1/login-callbacks", method: .post, headers: headers, body: login.jsonBody) { response in
                     #expect(response.status == .unauthorized)
                     #expect(errorCode(response.body) == "signatures_not_accepted")
                 }
@@ -270,7 +275,9 @@ struct IDTokenLoginTests {
     func bothCredentials() async throws {
         try await VaultHarness.with { harness in
             let login = try await harness.emulatorControl.loginWithIDToken(apiKey: harness.site.apiKey, provider: "facebook")
-            var fields = ["UID": login.UID, "UIDSignature": login.UIDSignature, "signatureTimestamp": login.signatureTimestamp, "provider": "facebook"]
+            var fields = [
+                "UID": login.UID, "UIDSignature": login.UIDSignature, "signatureTimestamp": login.signatureTimestamp, "provider": "facebook",
+            ]
             fields["id_token"] = "not-even-a-token"
             let garbage = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: fields))
             fields["id_token"] = login.idToken
@@ -468,7 +475,8 @@ struct IDTokenLoginTests {
         #expect(ServerSettings().sites.isEmpty && SiteSettings(apiKey: "3_D", secret: "c2VjcmV0").loginVerification == .signatures)
 
         let bad: [(AbsoluteConfigKey, ConfigValue)] = [
-            ("gigya.loginVerification", "tokens"), ("idToken.leewaySeconds", 121), ("idToken.keysTtlSeconds", 10), ("idToken.refetchIntervalSeconds", 0),
+            ("gigya.loginVerification", "tokens"), ("idToken.leewaySeconds", 121), ("idToken.keysTtlSeconds", 10),
+            ("idToken.refetchIntervalSeconds", 0),
         ]
         for (key, value) in bad {
             #expect(throws: SettingsError.self) { try ServerSettings.load(from: ConfigReader(providers: [InMemoryProvider(values: [key: value])])) }
@@ -476,7 +484,8 @@ struct IDTokenLoginTests {
         #expect(throws: SettingsError.self) { try SiteSettings.parse("3_E:c2VjcmV0:us1:everything") }
         // Without a partner secret nothing can decrypt getSessionInfo's tokens, whatever the site verifies logins with.
         let missing = #expect(throws: SettingsError.self) {
-            try ServerSettings.load(from: ConfigReader(providers: [InMemoryProvider(values: ["gigya.apiKey": "3_F", "gigya.loginVerification": "id_tokens"])]))
+            let values: [AbsoluteConfigKey: ConfigValue] = ["gigya.apiKey": "3_F", "gigya.loginVerification": "id_tokens"]
+            return try ServerSettings.load(from: ConfigReader(providers: [InMemoryProvider(values: values)]))
         }
         #expect(missing.map { "\($0)" }?.contains("partner secret decrypts") == true)
     }
