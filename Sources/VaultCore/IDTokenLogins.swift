@@ -87,8 +87,9 @@ public struct IDTokenLogins: Sendable {
     ///
     /// `alg` is checked before any key is looked up, so an unsigned or HMAC token never causes a fetch.
     public func verify(_ token: String, uid: String, site apiKey: String) async throws(IDTokenCheckFailure) -> IDTokenClaims {
+        // Intake checks the site's mode first; a site without a policy or a cache here is a wiring mistake, not a refusal.
         guard let site = sites[apiKey], let keys else {
-            throw .keysUnavailable(JWTKeysUnavailable(dataCenter: .us1, reason: "site \(apiKey) does not accept id_tokens"))
+            throw .keysUnavailable(JWTKeysUnavailable(dataCenter: sites[apiKey]?.dataCenter ?? .us1, reason: "no id_token keys are configured"))
         }
         let cached: JWTKeySet
         do throws(JWTKeysUnavailable) {

@@ -405,6 +405,33 @@ struct IDTokenLoginTests {
         }
     }
 
+    @Test("the refresher fetches the keys again in the background before they expire, so no login waits for a fetch")
+    func backgroundRefresh() async throws {
+        try await VaultHarness.with(configure: { settings in
+            Self.site(.both)(&settings)
+            settings.jwtKeys.refreshCheckInterval = .milliseconds(50)
+        }) { harness in
+            let first = try await Self.idTokenLogin(harness)
+            try await harness.application().test(.router) { client in
+                let accepted = try await Self.post(client, Self.body(uid: first.uid, token: first.token))
+                #expect(accepted.status == .accepted)
+                #expect(try await Self.keyFetches(harness) == 1)
+                // 90 % of the day-long TTL has passed: the refresher (looking every 50 ms) fetches before the set expires.
+                harness.emulatorClock.advance(by: 80_000)
+                let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+                while try await Self.keyFetches(harness) < 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(try await Self.keyFetches(harness) == 2)
+                let later = try await Self.idTokenLogin(harness)
+                let laterAnswer = try await Self.post(client, Self.body(uid: later.uid, token: later.token))
+                #expect(laterAnswer.status == .accepted)
+                #expect(try await Self.keyFetches(harness) == 2)
+            }
+            #expect(harness.vault.registry.emitToString().contains("trigger=\"background\",outcome=\"ok\""))
+        }
+    }
+
     @Test("a failed refresh keeps serving the cached keys, and the failure shows in metrics")
     func fetchFailureKeepsCachedKeys() async throws {
         try await VaultHarness.with(configure: Self.site(.both)) { harness in
