@@ -293,6 +293,35 @@ struct IDTokenLoginTests {
         }
     }
 
+    @Test("keys are per data centre: two sites share one fetch, and one site's valid token is refused by the other (iss)")
+    func anotherSitesToken() async throws {
+        try await VaultHarness.with(configure: Self.site(.both)) { harness in
+            let (uid, token) = try await Self.idTokenLogin(harness)
+            let other = GigyaEmulator.demoSite()
+            _ = try await #require(harness.vault.idTokens.keys).keys(dataCenter: .us1)
+            let fetchesBefore = try await Self.keyFetches(harness)
+            // A second server site in the same data centre (us1) that also takes id_tokens; its cache starts cold.
+            let addingOther: (inout ServerSettings) -> Void = { settings in
+                Self.site(.both)(&settings)
+                settings.sites.append(
+                    SiteSettings(apiKey: other.apiKey, secret: other.partnerSecret, baseURL: harness.emulator.baseURL, loginVerification: .idTokens)
+                )
+            }
+            try await harness.withApplication(addingOther) { app in
+                #expect(app.vault.idTokens.keys?.dataCenters == [.us1])
+                try await app.routerOnly.test(.router) { client in
+                    let own = try await Self.post(client, Self.body(uid: uid, token: token, apiKey: harness.site.apiKey))
+                    #expect(own.status == .accepted)
+                    let foreign = try await Self.post(client, Self.body(uid: uid, token: token, apiKey: other.apiKey))
+                    #expect(foreign.status == .unauthorized)
+                    #expect(foreign.code == "id_token_wrong_issuer")
+                }
+            }
+            #expect(try await Self.keyFetches(harness) == fetchesBefore + 1)
+            #expect(try await harness.count("login_events") == 1)
+        }
+    }
+
     // MARK: - Replay
 
     @Test("the same token posted twice is one event: 200 with the same event id; the replay key lives until exp + leeway")
