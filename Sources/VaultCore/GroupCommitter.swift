@@ -22,8 +22,10 @@ public actor GroupCommitter<Item: Sendable, Outcome: Sendable> {
     private let onBatch: @Sendable (Int) -> Void
     private var queue: [Waiting] = []
     private var flushing = false
-    /// When the write in flight began, to tell a slow database from a stuck one.
-    private var writeStarted: ContinuousClock.Instant?
+    /// When each unfinished write began, including writes abandoned at their deadline that never came back: a write
+    /// that outlives its deadline by far means a database call that does not return.
+    private var unfinishedWrites: [Int: ContinuousClock.Instant] = [:]
+    private var nextWriteID = 0
 
     /// - Parameters:
     ///   - maxBatch: the most items one write carries; later arrivals wait for the next one.
@@ -57,9 +59,13 @@ public actor GroupCommitter<Item: Sendable, Outcome: Sendable> {
         }
     }
 
-    /// How long the write in flight has been running, or nil when none is.
+    /// How long the oldest unfinished write (in flight, or abandoned at its deadline) has been running; nil when none.
     public var writeInFlightFor: Duration? {
-        writeStarted.map { ContinuousClock.now - $0 }
+        unfinishedWrites.values.min().map { ContinuousClock.now - $0 }
+    }
+
+    private func writeFinished(_ id: Int) {
+        unfinishedWrites[id] = nil
     }
 
     /// Writes queued items batch after batch until the queue is empty.
@@ -68,11 +74,21 @@ public actor GroupCommitter<Item: Sendable, Outcome: Sendable> {
             let batch = Array(queue.prefix(maxBatch))
             queue.removeFirst(batch.count)
             onBatch(batch.count)
-            writeStarted = .now
             let items = batch.map(\.item)
             let write = self.write
+            let id = nextWriteID
+            nextWriteID += 1
+            unfinishedWrites[id] = .now
+            // The write runs on its own so that its end is known even when the callers stopped waiting for it.
+            let writing = Task { try await write(items) }
+            Task {
+                _ = try? await writing.value
+                await self.writeFinished(id)
+            }
             do {
-                let outcomes = try await withDeadline(deadline) { try await write(items) }
+                let outcomes = try await withDeadline(deadline) {
+                    try await withTaskCancellationHandler { try await writing.value } onCancel: { writing.cancel() }
+                }
                 guard outcomes.count == batch.count else {
                     let error = GroupCommitBatchError.outcomeCountMismatch(expected: batch.count, got: outcomes.count)
                     batch.forEach { $0.continuation.resume(throwing: error) }
@@ -86,7 +102,6 @@ public actor GroupCommitter<Item: Sendable, Outcome: Sendable> {
             } catch {
                 batch.forEach { $0.continuation.resume(throwing: error) }
             }
-            writeStarted = nil
         }
         flushing = false
     }

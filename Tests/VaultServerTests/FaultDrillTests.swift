@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GigyaClient
 import GigyaEmulator
 import GigyaKit
 import HTTPTypes
@@ -34,8 +35,9 @@ struct FaultDrillTests {
     func postgresRestarts() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sv-drill-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let first = try await EmbeddedPostgres(dataDirectory: root + "/data", logger: Self.quiet, fsync: false).start()
-        let postgres = EmbeddedPostgres(dataDirectory: root + "/data", port: first.port, logger: Self.quiet, fsync: false)
+        // fsync and synchronous commit stay on: an immediate stop is a crash, and only a durable commit may be acknowledged.
+        let first = try await EmbeddedPostgres(dataDirectory: root + "/data", logger: Self.quiet).start()
+        let postgres = EmbeddedPostgres(dataDirectory: root + "/data", port: first.port, logger: Self.quiet)
         defer {
             _ = EmbeddedPostgres.stopImmediately(dataDirectory: root + "/data")
             try? FileManager.default.removeItem(atPath: root)
@@ -44,11 +46,12 @@ struct FaultDrillTests {
         let emulator = try await GigyaEmulator.start(configuration: EmulatorConfiguration(sites: [site]))
         defer { Task { await emulator.stop() } }
         let control = EmulatorControlClient(emulator)
-        var logins: [LoginResult] = []
+        var made: [LoginResult] = []
         for _ in 0..<45 {
             let login = try await control.login(apiKey: site.apiKey, provider: "facebook")
-            logins.append(LoginResult(uid: login.UID, uidSignature: login.UIDSignature, signatureTimestamp: login.signatureTimestamp, provider: "facebook", apiKey: site.apiKey))
+            made.append(LoginResult(uid: login.UID, uidSignature: login.UIDSignature, signatureTimestamp: login.signatureTimestamp, provider: "facebook", apiKey: site.apiKey))
         }
+        let logins = made
 
         var settings = ServerSettings()
         settings.databaseURL = first.url(database: "postgres")
@@ -93,12 +96,15 @@ struct FaultDrillTests {
                     _ = try await postgres.start()
                     // Up again: the instance recovers by itself within seconds.
                     var ready = false
+                    var report = ""
                     let deadline = ContinuousClock.now.advanced(by: .seconds(30))
                     while !ready, ContinuousClock.now < deadline {
-                        ready = try await client.execute(uri: "/health/ready", method: .get) { $0.status == .ok }
+                        (ready, report) = try await client.execute(uri: "/health/ready", method: .get) {
+                            ($0.status == .ok, String(buffer: $0.body))
+                        }
                         if !ready { try await Task.sleep(for: .milliseconds(200)) }
                     }
-                    #expect(ready, "cycle \(cycle): not ready 30 s after PostgreSQL came back")
+                    #expect(ready, "cycle \(cycle): not ready 30 s after PostgreSQL came back: \(report)")
                     // Posting the refused callbacks again is safe: each ends as exactly one event.
                     for answer in try await Self.postAll(refused, client: client) {
                         #expect(answer.status == .accepted || answer.status == .ok)
@@ -126,8 +132,9 @@ struct FaultDrillTests {
                 EmulatorFault(method: method, dropConnection: true, fraction: 0.1),
                 EmulatorFault(method: method, latencyMs: 1_500, fraction: 0.05),
             ])
-            var logins: [LoginResult] = []
-            for _ in 0..<30 { logins.append(try await harness.login()) }
+            var made: [LoginResult] = []
+            for _ in 0..<30 { made.append(try await harness.login()) }
+            let logins = made
             let ids = try await harness.application().test(.router) { client in
                 try await Self.postAll(logins, client: client).compactMap(\.eventID)
             }
@@ -145,8 +152,9 @@ struct FaultDrillTests {
             try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 50))
             let second = try buildApplication(harness.vault.settings, logger: harness.logger)
             try await second.withServices { _ in
-                var logins: [LoginResult] = []
-                for _ in 0..<60 { logins.append(try await harness.login()) }
+                var made: [LoginResult] = []
+                for _ in 0..<60 { made.append(try await harness.login()) }
+                let logins = made
                 let ids = try await harness.application().test(.router) { first in
                     try await second.routerOnly.test(.router) { other in
                         async let one = Self.postAll(Array(logins[0..<30]), client: first)
@@ -174,8 +182,9 @@ struct FaultDrillTests {
         )
         try await VaultHarness.with { harness in
             try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 150))
-            var logins: [LoginResult] = []
-            for _ in 0..<80 { logins.append(try await harness.login()) }
+            var made: [LoginResult] = []
+            for _ in 0..<80 { made.append(try await harness.login()) }
+            let logins = made
             let port = try Self.freePort()
             let environment = ProcessInfo.processInfo.environment.merging([
                 "DATABASE_URL": harness.database.url, "DATA_KEYS": VaultHarness.dataKeys, "GIGYA_API_KEY": harness.site.apiKey,
@@ -275,7 +284,12 @@ struct FaultDrillTests {
             missing = still
             if !missing.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
         }
-        #expect(missing.isEmpty, "\(missing.count) acknowledged event(s) not stored within \(limit)")
+        var states: [String] = []
+        for id in missing.prefix(5) {
+            let event = try await store.event(id: id)
+            states.append("\(event?.status.rawValue ?? "absent") attempts=\(event?.attempts ?? -1) \(event?.lastErrorMessage ?? "")")
+        }
+        #expect(missing.isEmpty, "\(missing.count) acknowledged event(s) not stored within \(limit): \(states)")
     }
 
     /// Starts the executable with `environment`, its output discarded.

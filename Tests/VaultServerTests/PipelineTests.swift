@@ -85,7 +85,12 @@ struct PipelineTests {
             let receipt = try await harness.vault.intake.accept(try await harness.login())
             let group = ServiceGroup(configuration: .init(services: [worker], gracefulShutdownSignals: [], logger: harness.logger))
             let running = Task { try await group.run() }
-            // Over the slow call's 5 s, a rival instance keeps trying to claim: the renewed lease never lets it.
+            // Once the worker holds the event, a rival instance keeps trying to claim it over the slow call's 5 s: the
+            // renewed lease never lets it.
+            let holding = ContinuousClock.now.advanced(by: .seconds(10))
+            while try await harness.store.event(id: receipt.eventID)?.status != .processing, ContinuousClock.now < holding {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             var rivalClaims = 0
             let deadline = ContinuousClock.now.advanced(by: .seconds(30))
             while try await harness.store.event(id: receipt.eventID)?.status != .stored, ContinuousClock.now < deadline {

@@ -69,11 +69,12 @@ struct SessionWorkerTests {
         try await VaultHarness.with { harness in
             let login = try await harness.login()
             let receipt = try await harness.vault.intake.accept(login)
-            // The "crashed" worker claims with a short lease and never finishes.
-            let claimed = try await harness.store.claim(worker: "doomed-worker", limit: 1, lease: .milliseconds(300))
+            // The "crashed" worker claims with a short lease and never finishes. The lease is long enough that the eager
+            // claim below comes before it ends even on a loaded machine.
+            let claimed = try await harness.store.claim(worker: "doomed-worker", limit: 1, lease: .seconds(4))
             #expect(claimed.map(\.id) == [receipt.eventID])
             #expect(try await harness.store.claim(worker: "eager-worker", limit: 1, lease: .seconds(30)).isEmpty)
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(4_500))
             try await harness.drain()
             let event = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(event.status == .stored)
