@@ -14,15 +14,19 @@ public struct JWTKeyCacheSettings: Sendable {
     public var refreshCheckInterval: Duration
     /// The clock that ages key sets and spaces refetches; a manual one in tests.
     public var clock: any WallClock
+    /// Whether the refresher fetches every data centre's keys at start, so the first id_token login does not wait for them.
+    /// Tests on a frozen manual clock turn it off: a start-up fetch that failed would then never be retried.
+    public var fetchAtStart: Bool
 
     public init(
         ttlSeconds: Int64 = 86_400, refetchIntervalSeconds: Int64 = 30, refreshCheckInterval: Duration = .seconds(60),
-        clock: any WallClock = SystemWallClock()
+        clock: any WallClock = SystemWallClock(), fetchAtStart: Bool = true
     ) {
         self.ttlSeconds = ttlSeconds
         self.refetchIntervalSeconds = refetchIntervalSeconds
         self.refreshCheckInterval = refreshCheckInterval
         self.clock = clock
+        self.fetchAtStart = fetchAtStart
     }
 
     /// How long to wait before fetching again after `failures` consecutive failed fetches: 1 s, 2 s, 4 s, … up to the
@@ -120,12 +124,13 @@ public actor JWTKeyCache {
         return try await fetched(dataCenter, trigger: "unknown_kid")
     }
 
-    /// Fetches every key set that is missing or near expiry (the background refresher's work); failures keep the old keys.
-    public func refreshDue() async {
+    /// Fetches every key set near expiry, and every missing one when `includingMissing` (the background refresher's work);
+    /// failures keep the old keys.
+    public func refreshDue(includingMissing: Bool = true) async {
         let now = settings.clock.now()
         for dataCenter in dataCenters {
             let entry = entries[dataCenter] ?? Entry()
-            guard entry.inFlight == nil else { continue }
+            guard entry.inFlight == nil, includingMissing || entry.keys != nil else { continue }
             if let failure = entry.lastFailure, now < failure.at + settings.backoffSeconds(afterFailures: entry.consecutiveFailures) { continue }
             if let fetchedAt = entry.fetchedAt, now < fetchedAt + settings.refreshAfterSeconds { continue }
             _ = try? await fetched(dataCenter, trigger: entry.keys == nil ? "initial" : "background")
@@ -184,20 +189,23 @@ public actor JWTKeyCache {
     }
 }
 
-/// Keeps the key cache warm: fetches every data centre's keys at start, then refreshes each before it expires.
+/// Keeps the key cache warm: fetches every data centre's keys at start (unless told not to), then refreshes each before
+/// it expires.
 public struct JWTKeyRefresher: Service {
     private let cache: JWTKeyCache
     private let interval: Duration
+    private let fetchAtStart: Bool
 
     /// A refresher that looks at the cache every `interval`.
-    public init(cache: JWTKeyCache, interval: Duration) {
+    public init(cache: JWTKeyCache, interval: Duration, fetchAtStart: Bool = true) {
         self.cache = cache
         self.interval = interval
+        self.fetchAtStart = fetchAtStart
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await cache.refreshDue()
+            await cache.refreshDue(includingMissing: fetchAtStart)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

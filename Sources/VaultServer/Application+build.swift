@@ -99,7 +99,8 @@ public func buildApplication(
     services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, retention: settings.eventRetention, logger: logger)))
     services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
     if let keys = vault.idTokens.keys {
-        services.append(JWTKeyRefresher(cache: keys, interval: settings.jwtKeys.refreshCheckInterval))
+        let refresher = JWTKeyRefresher(cache: keys, interval: settings.jwtKeys.refreshCheckInterval, fetchAtStart: settings.jwtKeys.fetchAtStart)
+        services.append(refresher)
     }
     return VaultApplication(
         vault: vault,
