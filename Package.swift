@@ -157,6 +157,7 @@ let package = Package(
                 "GigyaEmulator",
                 "LocalPostgres",
                 "VaultStore",
+                "VaultCore",
                 "VaultServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

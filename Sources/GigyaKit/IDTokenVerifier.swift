@@ -58,6 +58,12 @@ public struct IDTokenVerifier: Sendable {
         return try checkClaims(parts.payload, kid: kid, expectedUID: expectedUID)
     }
 
+    /// Checks only the structure (size, three base64url parts, JSON header and payload), to refuse malformed input
+    /// before anything else; throws `.malformed` and nothing else.
+    public static func checkShape(_ token: String) throws(IDTokenRefusal) {
+        _ = try parse(token)
+    }
+
     /// SHA-256 of the token's bytes: a replay key that never stores the token itself.
     public static func replayDigest(of token: String) -> [UInt8] {
         Array(SHA256.hash(data: Data(token.utf8)))

@@ -10,13 +10,16 @@ public struct LoginResult: Sendable, Equatable {
     public var signatureTimestamp: String
     public var provider: String
     public var apiKey: String?
+    /// A Gigya id_token, posted instead of `uidSignature` and `signatureTimestamp` (docs/gigya-protocol.md §10).
+    public var idToken: String?
 
-    public init(uid: String, uidSignature: String, signatureTimestamp: String, provider: String, apiKey: String? = nil) {
+    public init(uid: String, uidSignature: String, signatureTimestamp: String, provider: String, apiKey: String? = nil, idToken: String? = nil) {
         self.uid = uid
         self.uidSignature = uidSignature
         self.signatureTimestamp = signatureTimestamp
         self.provider = provider
         self.apiKey = apiKey
+        self.idToken = idToken
     }
 }
 
@@ -42,6 +45,10 @@ public enum IntakeError: Error, Sendable, Equatable {
     case tooManyEvents(limit: Int)
     /// The signature check failed; the failure says why.
     case signature(SignatureFailure)
+    /// The id_token was refused (malformed or failing a check); the refusal says which.
+    case idToken(IDTokenRefusal)
+    /// The site does not accept this kind of login result (`gigya.loginVerification`).
+    case notAccepted(LoginKind)
 }
 
 /// Why a verified login result could not be acknowledged: the store side failed. The answer says whether it may
@@ -53,6 +60,8 @@ public enum IntakeUnavailable: Error, Sendable, Equatable {
     case notStored
     /// The write failed or timed out while it may have been committing: the callback may have been stored.
     case outcomeUnknown
+    /// An id_token could not be checked: Gigya's keys are not cached and cannot be fetched; nothing was stored.
+    case keysUnavailable
 }
 
 /// How intake paces its writes and waits.
@@ -101,12 +110,18 @@ public struct LoginIntake: Sendable {
     private let sites: SiteDirectory
     private let committer: GroupCommitter<NewLoginEvent, EnqueueOutcome>
     private let inbox: any EventInbox
-    private let settings: IntakeSettings
+    let settings: IntakeSettings
     private let signals: FinishedEventSignals
-    private let metrics: VaultMetrics
+    let metrics: VaultMetrics
+    /// Which kinds each site accepts, and the id_token verifiers and keys.
+    let idTokens: IDTokenLogins
 
-    public init(sites: SiteDirectory, inbox: any EventInbox, settings: IntakeSettings, signals: FinishedEventSignals, metrics: VaultMetrics) {
+    public init(
+        sites: SiteDirectory, inbox: any EventInbox, settings: IntakeSettings, signals: FinishedEventSignals, metrics: VaultMetrics,
+        idTokens: IDTokenLogins = .signaturesOnly
+    ) {
         self.sites = sites
+        self.idTokens = idTokens
         self.inbox = inbox
         self.settings = settings
         self.signals = signals
@@ -142,24 +157,11 @@ public struct LoginIntake: Sendable {
             throw IntakeError.site(error)
         }
         guard site.providers.allows(result.provider) else { throw IntakeError.providerNotAllowed }
-        let timestamp: Int64
-        do {
-            timestamp = try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)
-        } catch {
-            throw IntakeError.signature(error)
+        let event: NewLoginEvent
+        switch try loginKind(of: result, site: site) {
+        case .idToken: event = try await idTokenEvent(result, site: site)
+        case .signature: event = try signatureEvent(result, site: site)
         }
-        // The replay key lives as long as the window could accept the login result.
-        let expiresAt = Date(timeIntervalSince1970: TimeInterval(timestamp + site.verifier.windowSeconds + settings.replayMarginSeconds))
-        let event = NewLoginEvent(
-            site: site.apiKey,
-            uid: result.uid,
-            provider: result.provider,
-            signatureTimestamp: timestamp,
-            replayKey: Self.replayKey(site: site.apiKey, result: result),
-            replayExpiresAt: expiresAt,
-            loginKey: Self.loginKey(site: site.apiKey, result: result),
-            maxEventsPerLogin: settings.maxEventsPerLogin
-        )
         switch try await commit(event) {
         case .accepted(let eventID):
             metrics.callbackAccepted()
@@ -171,6 +173,28 @@ public struct LoginIntake: Sendable {
         case .overBudget:
             throw IntakeError.tooManyEvents(limit: settings.maxEventsPerLogin)
         }
+    }
+
+    /// Verifies a login result's `UIDSignature` and makes its event.
+    private func signatureEvent(_ result: LoginResult, site: GigyaSite) throws(IntakeError) -> NewLoginEvent {
+        let timestamp: Int64
+        do {
+            timestamp = try site.verifier.verifyUser(uid: result.uid, timestamp: result.signatureTimestamp, signature: result.uidSignature)
+        } catch {
+            throw IntakeError.signature(error)
+        }
+        // The replay key lives as long as the window could accept the login result.
+        let expiresAt = Date(timeIntervalSince1970: TimeInterval(timestamp + site.verifier.windowSeconds + settings.replayMarginSeconds))
+        return NewLoginEvent(
+            site: site.apiKey,
+            uid: result.uid,
+            provider: result.provider,
+            signatureTimestamp: timestamp,
+            replayKey: Self.replayKey(site: site.apiKey, result: result),
+            replayExpiresAt: expiresAt,
+            loginKey: Self.loginKey(site: site.apiKey, result: result),
+            maxEventsPerLogin: settings.maxEventsPerLogin
+        )
     }
 
     /// Group-commits one event, turning store failures into what the caller may tell its client.
@@ -216,8 +240,12 @@ public struct LoginIntake: Sendable {
     /// Rejects malformed input before any cryptography runs, naming the field.
     static func validateShape(_ result: LoginResult) throws(IntakeError) {
         if result.uid.isEmpty { throw .missingField("UID") }
-        if result.uidSignature.isEmpty { throw .missingField("UIDSignature") }
-        if result.signatureTimestamp.isEmpty { throw .missingField("signatureTimestamp") }
+        if let token = result.idToken, !token.isEmpty {
+            try validateIDTokenShape(token)
+        } else {
+            if result.uidSignature.isEmpty { throw .missingField("UIDSignature") }
+            if result.signatureTimestamp.isEmpty { throw .missingField("signatureTimestamp") }
+        }
         if result.provider.isEmpty { throw .missingField("provider") }
         try validateUID(result.uid)
         try validateProvider(result.provider)

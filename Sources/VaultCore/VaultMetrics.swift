@@ -4,7 +4,7 @@ import GigyaKit
 /// The domain's metrics, made from an injected factory so each server (and each test) has its own registry.
 /// Series with fixed labels are made once; only those labelled by data (provider, Gigya code) are looked up per call.
 public struct VaultMetrics: Sendable {
-    private let factory: any MetricsFactory
+    let factory: any MetricsFactory
     private let accepted: Counter
     private let duplicate: Counter
     private let rejected: Counter
@@ -39,6 +39,7 @@ public struct VaultMetrics: Sendable {
         if case .signature(let failure) = error {
             signatureFailures[failure.code]?.increment()
         }
+        idTokenRejected(error)
     }
 
     func callbackUnavailable(_ reason: String) {

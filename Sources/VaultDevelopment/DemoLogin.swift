@@ -31,20 +31,27 @@ public enum DemoLogin {
         }
     }
 
-    /// Logs in at the emulator, posts the result, waits until stored, reads the tokens back and compares them.
-    public static func run(state: DemoState, provider: String, httpClient: HTTPClient) async throws -> Report {
+    /// Logs in at the emulator, posts the result, waits until stored, reads the tokens back and compares them. With
+    /// `idToken`, the login asks for an id_token (`include: "id_token"`) and the callback carries it instead of the signature.
+    public static func run(state: DemoState, provider: String, idToken: Bool = false, httpClient: HTTPClient) async throws -> Report {
         let emulator = EmulatorControlClient(baseURL: state.emulatorURL, httpClient: httpClient, timeout: .seconds(30))
         let login: EmulatorLoginResult
         do {
-            login = try await emulator.login(apiKey: state.siteAPIKey, provider: provider)
+            login = idToken
+                ? try await emulator.loginWithIDToken(apiKey: state.siteAPIKey, provider: provider)
+                : try await emulator.login(apiKey: state.siteAPIKey, provider: provider)
         } catch {
             throw Failure.unexpected("emulator login failed: \(error)")
         }
-        let (uid, signature, timestamp) = (login.UID, login.UIDSignature, login.signatureTimestamp)
-
-        let callback: [String: Any] = [
-            "UID": uid, "UIDSignature": signature, "signatureTimestamp": timestamp, "provider": provider, "apiKey": state.siteAPIKey,
-        ]
+        let uid = login.UID
+        var callback: [String: Any] = ["UID": uid, "provider": provider, "apiKey": state.siteAPIKey]
+        if idToken {
+            guard let token = login.idToken else { throw Failure.unexpected("the emulator returned no id_token") }
+            callback["id_token"] = token
+        } else {
+            callback["UIDSignature"] = login.UIDSignature
+            callback["signatureTimestamp"] = login.signatureTimestamp
+        }
         let accepted = try await json(
             httpClient, "POST", "\(state.serverURL)/v1/login-callbacks", body: callback, headers: ["Prefer": "wait=10"], step: "login callback"
         )

@@ -4,6 +4,7 @@ import GigyaKit
 import LocalPostgres
 public import Logging
 public import VaultStore
+import VaultCore
 public import VaultServer
 
 /// The zero-config stack `serve` starts when nothing is configured: a private PostgreSQL, a generated data key and the
@@ -57,7 +58,10 @@ public struct DevelopmentStack: Sendable {
     public func serverSettings(_ settings: ServerSettings) -> ServerSettings {
         var settings = settings
         settings.databaseURL = databaseURL
-        settings.sites = [SiteSettings(apiKey: site.apiKey, secret: site.partnerSecret, apiDomain: "us1.gigya.com", baseURL: emulatorURL)]
+        // The demo site takes both kinds of login result, so `demo login` and `demo login --id-token` both work.
+        settings.sites = [
+            SiteSettings(apiKey: site.apiKey, secret: site.partnerSecret, apiDomain: "us1.gigya.com", baseURL: emulatorURL, loginVerification: .both)
+        ]
         settings.dataKeys = dataKeys
         settings.migrateOnStart = true
         return settings

@@ -83,7 +83,7 @@ public enum ReadsBenchmark {
             serverLogger.logLevel = options.serverLogLevel
             let key = KeyBox()
             let server = try await startServer(stack: stack, settings: ServerSettings(), logger: serverLogger) { _, vault in
-                key.value = try? await vault.store.createKey(name: "bench-reads-\(UUID().uuidString.prefix(8))", scopes: ["sessions:read"]).plaintext
+                key.value = try? await vault.store.createKey(name: "bench-reads-\(UUID().uuidString.prefix(8))", scopes: ["sessions:read"], sites: .all).plaintext
             }
             let report: Result<Report, any Error>
             if let accessKey = key.value {

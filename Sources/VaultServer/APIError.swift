@@ -81,6 +81,11 @@ extension APIError {
                     + "(an already stored callback is answered with its event id)",
                 headers: [.retryAfter: "1"]
             )
+        case .keysUnavailable:
+            self = APIError(
+                .serviceUnavailable, code: "id_token_keys_unavailable",
+                message: "Gigya's id_token keys cannot be fetched now; nothing was stored, try again", headers: [.retryAfter: "5"]
+            )
         }
     }
 
@@ -135,6 +140,10 @@ extension APIError {
             default:
                 self = APIError(.unauthorized, code: failure.code, message: "the login result's signature does not verify")
             }
+        case .idToken(let refusal):
+            self = Self.idToken(refusal)
+        case .notAccepted(let kind):
+            self = Self.notAccepted(kind)
         }
     }
 

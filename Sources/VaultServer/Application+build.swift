@@ -11,8 +11,8 @@ import VaultCore
 /// session-vault as Hummingbird runs it: the router over the built parts, and the services that run beside it.
 ///
 /// Services, in start order (graceful shutdown stops them in reverse): the database pool, the outbound HTTP client,
-/// then, once the startup checks have passed, the workers and the inbox janitor; the finished-event listener; the HTTP
-/// server last.
+/// then, once the startup checks have passed, the workers and the inbox janitor; the finished-event listener; the id_token
+/// key refresher when a site accepts id_tokens; the HTTP server last.
 public struct VaultApplication: ApplicationProtocol {
     public typealias Responder = RouterResponder<VaultRequestContext>
 
@@ -119,6 +119,10 @@ public func buildApplication(
         services.append(
             Application(responder: responder, configuration: ApplicationConfiguration(address: .hostname(settings.metrics.host, port: port)), logger: logger)
         )
+    }
+    if let keys = vault.idTokens.keys {
+        let refresher = JWTKeyRefresher(cache: keys, interval: settings.jwtKeys.refreshCheckInterval, fetchAtStart: settings.jwtKeys.fetchAtStart)
+        services.append(refresher)
     }
     return VaultApplication(
         vault: vault,

@@ -46,7 +46,8 @@ struct LoginCallbackController: Sendable {
             uidSignature: fields["UIDSignature"] ?? "",
             signatureTimestamp: fields["signatureTimestamp"] ?? "",
             provider: fields["provider"] ?? fields["loginProvider"] ?? "",
-            apiKey: fields["apiKey"]
+            apiKey: fields["apiKey"],
+            idToken: fields["id_token"]
         )
         let wait = try Self.preferredWait(request.headers[.prefer])
 
@@ -198,7 +199,7 @@ struct CallbackJSON: Decodable {
         init?(intValue: Int) { nil }
     }
 
-    static let names = ["UID", "UIDSignature", "signatureTimestamp", "provider", "loginProvider", "apiKey"]
+    static let names = ["UID", "UIDSignature", "signatureTimestamp", "provider", "loginProvider", "apiKey", "id_token"]
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)

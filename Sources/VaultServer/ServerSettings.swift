@@ -17,6 +17,10 @@ public struct SiteSettings: Sendable, Equatable {
     public var baseURL: String?
     /// The providers login callbacks may name (`facebook`, `saml-*`); nil means Gigya's providers (`ProviderPolicy.gigyaDefault`).
     public var providers: [String]?
+    /// Which login results the site accepts: signatures (the default), id_tokens or both.
+    public var loginVerification: LoginVerification
+    /// The `aud` the site's id_tokens must hold; nil checks no audience.
+    public var idTokenAudience: String?
 
     public init(
         apiKey: String,
@@ -25,7 +29,9 @@ public struct SiteSettings: Sendable, Equatable {
         userSecret: String? = nil,
         apiDomain: String = "us1.gigya.com",
         baseURL: String? = nil,
-        providers: [String]? = nil
+        providers: [String]? = nil,
+        loginVerification: LoginVerification = .signatures,
+        idTokenAudience: String? = nil
     ) {
         self.apiKey = apiKey
         self.secret = secret
@@ -34,15 +40,27 @@ public struct SiteSettings: Sendable, Equatable {
         self.apiDomain = apiDomain
         self.baseURL = baseURL
         self.providers = providers
+        self.loginVerification = loginVerification
+        self.idTokenAudience = idTokenAudience
     }
 
-    /// Parses `API_KEY:SECRET[:API_DOMAIN]`, the compact form used by `GIGYA_SITES`.
-    public static func parse(_ spec: String) throws(SettingsError) -> SiteSettings {
+    /// Parses `API_KEY:SECRET[:API_DOMAIN[:VERIFICATION]]`, the compact form used by `GIGYA_SITES`.
+    public static func parse(_ spec: String, verification: LoginVerification = .signatures) throws(SettingsError) -> SiteSettings {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw .invalid(key: "gigya.sites", reason: "each site must be API_KEY:SECRET[:API_DOMAIN]")
+        guard (2...4).contains(parts.count), !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw .invalid(key: "gigya.sites", reason: "each site must be API_KEY:SECRET[:API_DOMAIN[:VERIFICATION]]")
         }
-        return SiteSettings(apiKey: parts[0], secret: parts[1], apiDomain: parts.count == 3 ? Self.domain(parts[2]) : "us1.gigya.com")
+        var site = SiteSettings(apiKey: parts[0], secret: parts[1], apiDomain: parts.count >= 3 ? Self.domain(parts[2]) : "us1.gigya.com")
+        site.loginVerification = parts.count == 4 ? try Self.verification(parts[3], key: "gigya.sites") : verification
+        return site
+    }
+
+    /// Reads `signatures`, `id_tokens` or `both`.
+    static func verification(_ value: String, key: String) throws(SettingsError) -> LoginVerification {
+        guard let verification = LoginVerification(rawValue: value.lowercased()) else {
+            throw .invalid(key: key, reason: "must be one of \(LoginVerification.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return verification
     }
 
     /// Accepts a data-centre name (`eu1`) or a full API domain (`eu1.gigya.com`).
@@ -102,6 +120,10 @@ public struct ServerSettings: Sendable {
     public var dataKeys: String?
     public var corsOrigins: [String] = []
     public var signatureWindowSeconds: Int64 = 300
+    /// The leeway for id_tokens' `exp` and `iat`, 0–120 s (docs/gigya-protocol.md §10).
+    public var idTokenLeewaySeconds: Int64 = 60
+    /// The id_token key cache: TTL, refetch interval, refresh cadence and its clock.
+    public var jwtKeys = JWTKeyCacheSettings()
     /// The workers' concurrency and pacing.
     public var worker = WorkerSettings()
     /// Gigya calls in flight in this instance; 0 runs no worker (intake only).
@@ -189,6 +211,13 @@ public struct ServerSettings: Sendable {
         guard settings.signatureWindowSeconds > 0, settings.signatureWindowSeconds <= 3600 else {
             throw .invalid(key: "signature.windowSeconds", reason: "must be 1-3600")
         }
+        settings.idTokenLeewaySeconds = Int64(try bounded(config, "idToken.leewaySeconds", 60, 0...120))
+        settings.jwtKeys.ttlSeconds = Int64(try bounded(config, "idToken.keysTtlSeconds", 86_400, 60...604_800))
+        settings.jwtKeys.refetchIntervalSeconds = Int64(try bounded(config, "idToken.refetchIntervalSeconds", 30, 1...3600))
+        let verification = try SiteSettings.verification(
+            config.string(forKey: "gigya.loginVerification", default: "signatures"), key: "gigya.loginVerification"
+        )
+        let audience = config.string(forKey: "gigya.idTokenAudience").flatMap { $0.isEmpty ? nil : $0 }
         settings.workers = config.int(forKey: "workers.count", default: settings.workers)
         guard settings.workers >= 0, settings.workers <= 4096 else { throw .invalid(key: "workers.count", reason: "must be 0-4096") }
         settings.intakeMaxBatch = config.int(forKey: "intake.maxBatch", default: settings.intakeMaxBatch)
@@ -217,7 +246,7 @@ public struct ServerSettings: Sendable {
 
         if let apiKey = config.string(forKey: "gigya.apiKey") {
             guard let secret = config.string(forKey: "gigya.secret", isSecret: true) else {
-                throw .invalid(key: "gigya.secret", reason: "required when gigya.apiKey (GIGYA_API_KEY) is set")
+                throw .invalid(key: "gigya.secret", reason: Self.partnerSecretRequired)
             }
             let userKey = config.string(forKey: "gigya.userKey")
             let userSecret = config.string(forKey: "gigya.userSecret", isSecret: true)
@@ -231,13 +260,16 @@ public struct ServerSettings: Sendable {
                     userKey: userKey,
                     userSecret: userSecret,
                     apiDomain: SiteSettings.domain(config.string(forKey: "gigya.apiDomain", default: "us1.gigya.com")),
-                    baseURL: config.string(forKey: "gigya.baseUrl")
+                    baseURL: config.string(forKey: "gigya.baseUrl"),
+                    loginVerification: verification,
+                    idTokenAudience: audience
                 )
             )
         }
         for spec in config.stringArray(forKey: "gigya.sites", isSecret: true, default: []) {
-            var site = try SiteSettings.parse(spec)
+            var site = try SiteSettings.parse(spec, verification: verification)
             site.baseURL = config.string(forKey: "gigya.baseUrl")
+            site.idTokenAudience = audience
             guard !settings.sites.contains(where: { $0.apiKey == site.apiKey }) else {
                 throw .invalid(key: "gigya.sites", reason: "site \(site.apiKey) is configured twice")
             }
@@ -246,6 +278,10 @@ public struct ServerSettings: Sendable {
         try applyProviders(config.stringArray(forKey: "gigya.providers", default: []), to: &settings.sites)
         return settings
     }
+
+    /// Why a site without a partner secret is refused, whatever it verifies logins with.
+    static let partnerSecretRequired = "required when gigya.apiKey (GIGYA_API_KEY) is set: the partner secret decrypts the provider "
+        + "tokens socialize.getSessionInfo returns, also for sites that accept id_tokens or sign REST calls with a user or RSA key"
 
     /// An integer setting within `range`, or `default` when absent.
     private static func bounded(_ config: ConfigReader, _ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(SettingsError) -> Int {

@@ -26,6 +26,8 @@ public struct Vault: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let metrics: VaultMetrics
     public let intake: LoginIntake
+    /// Each site's accepted login kinds and id_token verifier, and the shared key cache (nil when no site takes tokens).
+    public let idTokens: IDTokenLogins
     public let sessions: SessionService
     /// Wakes `Prefer: wait` requests when their event finishes (fed by `FinishedEventListener`).
     public let finishedEvents: FinishedEventSignals
@@ -67,6 +69,7 @@ public struct Vault: Sendable {
             try? httpClient.syncShutdown()
             throw error
         }
+        let idTokens = Self.makeIDTokenLogins(settings, httpClient: httpClient, metrics: metrics, logger: logger)
         let postgres = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         let store = PostgresVaultStore(client: postgres, keyRing: keyRing, logger: logger)
         self.settings = settings
@@ -79,7 +82,10 @@ public struct Vault: Sendable {
         self.metrics = metrics
         let finishedEvents = FinishedEventSignals(maxWaiters: settings.intake.maxWaiters)
         self.finishedEvents = finishedEvents
-        self.intake = LoginIntake(sites: sites, inbox: store, settings: settings.intake, signals: finishedEvents, metrics: metrics)
+        self.idTokens = idTokens
+        self.intake = LoginIntake(
+            sites: sites, inbox: store, settings: settings.intake, signals: finishedEvents, metrics: metrics, idTokens: idTokens
+        )
         self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
@@ -119,6 +125,7 @@ public struct Vault: Sendable {
         metrics: any MetricsFactory,
         logger: Logger
     ) throws -> GigyaSite {
+        try checkCanDecrypt(site)
         let partnerSecret = try secret(site.secret, key: "gigya.secret", site: site.apiKey)
         let signingSecret = try site.userSecret.map { try secret($0, key: "gigya.userSecret", site: site.apiKey) }
         let configuration = GigyaSiteConfiguration(

@@ -19,6 +19,9 @@ struct DemoCommand: AsyncParsableCommand {
         @Option(help: "The social provider to log in with.")
         var provider = "facebook"
 
+        @Flag(help: "Post the login as a Gigya id_token (include: 'id_token') instead of UIDSignature and signatureTimestamp.")
+        var idToken = false
+
         @Option(help: "Where `serve` wrote demo.json.")
         var stateDirectory = ".session-vault"
 
@@ -30,7 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             let outcome: Result<DemoLogin.Report, any Error>
             do {
-                outcome = .success(try await DemoLogin.run(state: state, provider: provider, httpClient: client))
+                outcome = .success(try await DemoLogin.run(state: state, provider: provider, idToken: idToken, httpClient: client))
             } catch {
                 outcome = .failure(error)
             }
@@ -43,7 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("1. logged in at the emulator as \(report.uid) with \(report.provider)")
-            print("2. posted the login result: event \(report.eventID) is \(report.status)")
+            print("2. posted the login result\(idToken ? " as an id_token" : ""): event \(report.eventID) is \(report.status)")
             print("3. read the tokens back through GET /v1/users/\(report.uid)/sessions/\(report.provider)")
             if report.tokensMatch {
                 print("4. authToken, tokenSecret and sessionHandle match the emulator's plaintext: OK")

@@ -21,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Worker loops in this instance (also WORKERS_COUNT; default 4).")
     var workers: Int?
 
+    @Option(help: "What the sites accept: signatures, id_tokens or both (also GIGYA_LOGIN_VERIFICATION; default signatures).")
+    var loginVerification: String?
+
     @Flag(help: "Apply pending migrations before starting (zero-config mode always does).")
     var migrate = false
 
@@ -29,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { extra["http.host"] = ConfigValue(.string(host), isSecret: false) }
         if let port { extra["http.port"] = ConfigValue(.int(port), isSecret: false) }
         if let workers { extra["workers.count"] = ConfigValue(.int(workers), isSecret: false) }
+        if let loginVerification { extra["gigya.loginVerification"] = ConfigValue(.string(loginVerification), isSecret: false) }
         if migrate { extra["migrate.onStart"] = ConfigValue(.bool(true), isSecret: false) }
         let settings = try await options.load(extra: extra)
         try await ZeroConfig.serve(settings: settings, logger: makeLogger("session-vault", level: settings.logLevel))

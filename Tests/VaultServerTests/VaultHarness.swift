@@ -63,6 +63,8 @@ struct VaultHarness {
                 settings.gigyaTimeout = .seconds(1)
                 settings.worker = workerSettings
                 settings.workers = 0
+                // id_tokens are minted on the emulator's clock: the server checks them and ages its key cache on the same one.
+                settings.jwtKeys.clock = clock
                 configure(&settings)
                 let app = try buildApplication(settings, logger: logger)
                 let harness = VaultHarness(

@@ -36,10 +36,15 @@ struct ZeroConfigTests {
 
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let outcome = await Result { try await DemoLogin.run(state: demo, provider: "google", httpClient: client) }
+        // `demo login --id-token`: the zero-config demo site accepts both kinds of login result.
+        let idTokenOutcome = await Result { try await DemoLogin.run(state: demo, provider: "facebook", idToken: true, httpClient: client) }
         try await client.shutdown()
         let report = try outcome.get()
         #expect(report.status == "stored")
         #expect(report.tokensMatch, "mismatched: \(report.mismatchedFields)")
+        let idTokenReport = try idTokenOutcome.get()
+        #expect(idTokenReport.status == "stored")
+        #expect(idTokenReport.tokensMatch, "mismatched: \(idTokenReport.mismatchedFields)")
 
         server.cancel()
         _ = await server.result
