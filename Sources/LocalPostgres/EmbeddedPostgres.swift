@@ -34,28 +34,32 @@ public enum EmbeddedPostgresError: Error, Equatable, Sendable, CustomStringConve
     }
 }
 
-/// A running embedded server: where to connect (trust authentication, loopback only, no TLS).
+/// A running embedded server: where to connect (loopback only, no TLS; a password when the server was made with one).
 public struct EmbeddedPostgresInstance: Sendable, Equatable {
     public var host: String = "127.0.0.1"
     public var port: Int
     public var user: String = "postgres"
     public var database: String = "postgres"
+    /// The `postgres` user's password, or nil for a server that trusts every local connection (the tests' throwaway one).
+    public var password: String?
     /// The data directory the server runs on.
     public var dataDirectory: String
 
-    public init(port: Int, dataDirectory: String) {
+    public init(port: Int, dataDirectory: String, password: String? = nil) {
         self.port = port
         self.dataDirectory = dataDirectory
+        self.password = password
     }
 
-    /// `postgres://postgres@127.0.0.1:PORT/DATABASE` for subprocesses and DATABASE_URL.
+    /// `postgres://postgres[:PASSWORD]@127.0.0.1:PORT/DATABASE` for subprocesses and DATABASE_URL.
     public func url(database: String? = nil) -> String {
-        "postgres://\(user)@\(host):\(port)/\(database ?? self.database)"
+        let credentials = password.map { "\(user):\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? user
+        return "postgres://\(credentials)@\(host):\(port)/\(database ?? self.database)"
     }
 
     /// A client configuration for this server (TLS disabled: loopback only).
     public func clientConfiguration(database: String? = nil) -> PostgresClient.Configuration {
-        PostgresClient.Configuration(host: host, port: port, username: user, password: nil, database: database ?? self.database, tls: .disable)
+        PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database ?? self.database, tls: .disable)
     }
 }
 
@@ -66,6 +70,7 @@ public struct EmbeddedPostgres: Sendable {
     let logger: Logger
     let fsync: Bool
     let maxConnections: Int?
+    let password: String?
     let searchPath: [String]?
 
     /// - Parameters:
@@ -73,15 +78,19 @@ public struct EmbeddedPostgres: Sendable {
     ///   - fsync: false only for throwaway test servers.
     ///   - maxConnections: PostgreSQL's `max_connections`; nil keeps its default (100). A test server running many
     ///     applications, each with its own pool, needs more.
+    ///   - password: when set, a new data directory is made with password (SCRAM) authentication for every connection, so
+    ///     no other local user can use the server; nil trusts local connections (throwaway test servers only).
     ///   - searchPath: directories to look for `initdb`/`pg_ctl` in; nil means PATH then /usr/lib/postgresql/*/bin.
     public init(
-        dataDirectory: String, port: Int? = nil, logger: Logger, fsync: Bool = true, maxConnections: Int? = nil, searchPath: [String]? = nil
+        dataDirectory: String, port: Int? = nil, logger: Logger, fsync: Bool = true, maxConnections: Int? = nil, password: String? = nil,
+        searchPath: [String]? = nil
     ) {
         self.dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         self.port = port
         self.logger = logger
         self.fsync = fsync
         self.maxConnections = maxConnections
+        self.password = password
         self.searchPath = searchPath
     }
 
@@ -94,15 +103,14 @@ public struct EmbeddedPostgres: Sendable {
         let runAs = try Self.runAsUser()
         if let running = runningServerPort() {
             logger.info("reusing the PostgreSQL already running on this data directory", metadata: ["port": "\(running)"])
-            let instance = EmbeddedPostgresInstance(port: running, dataDirectory: dataDirectory)
+            let instance = EmbeddedPostgresInstance(port: running, dataDirectory: dataDirectory, password: password)
             try await waitUntilAccepting(instance)
             return instance
         }
         try prepareDirectories(owner: runAs)
         if !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             logger.info("initialising PostgreSQL data directory", metadata: ["path": "\(dataDirectory)"])
-            _ = try await CommandRunner.run(
-                binaries.initdb, ["-D", dataDirectory, "-A", "trust", "-U", "postgres", "--encoding=UTF8", "--no-locale"], as: runAs)
+            try await initialise(initdb: binaries.initdb, runAs: runAs)
         }
         // A port chosen here is free when probed but may be taken before the postmaster binds it (another server
         // starting at the same moment): then try another one. A port the caller named is tried once.
@@ -123,10 +131,28 @@ public struct EmbeddedPostgres: Sendable {
                 attempt += 1
             }
         }
-        let instance = EmbeddedPostgresInstance(port: chosenPort, dataDirectory: dataDirectory)
+        let instance = EmbeddedPostgresInstance(port: chosenPort, dataDirectory: dataDirectory, password: password)
         try await waitUntilAccepting(instance)
         logger.info("PostgreSQL started", metadata: ["port": "\(chosenPort)", "dataDirectory": "\(dataDirectory)"])
         return instance
+    }
+
+    /// `initdb`: password (SCRAM) authentication when a password is set, handed over in a file only the server's user can
+    /// read and removed afterwards; trust otherwise.
+    private func initialise(initdb: String, runAs: CommandRunner.User?) async throws {
+        var arguments = ["-D", dataDirectory, "-U", "postgres", "--encoding=UTF8", "--no-locale"]
+        guard let password else {
+            _ = try await CommandRunner.run(initdb, arguments + ["-A", "trust"], as: runAs)
+            return
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("session-vault-pw-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/pwfile"
+        try PrivateFile.write(password + "\n", to: file)
+        if let runAs { _ = chown(file, runAs.uid, runAs.gid) }
+        arguments += ["-A", "scram-sha-256", "--pwfile=\(file)"]
+        _ = try await CommandRunner.run(initdb, arguments, as: runAs)
     }
 
     /// Stops the server running on the data directory (fast shutdown); does nothing if none runs.
@@ -249,7 +275,7 @@ public struct EmbeddedPostgres: Sendable {
             do {
                 let connection = try await PostgresConnection.connect(
                     configuration: PostgresConnection.Configuration(
-                        host: instance.host, port: instance.port, username: instance.user, password: nil, database: instance.database, tls: .disable),
+                        host: instance.host, port: instance.port, username: instance.user, password: instance.password, database: instance.database, tls: .disable),
                     id: 1, logger: logger)
                 try await connection.query("SELECT 1", logger: logger)
                 try await connection.close()

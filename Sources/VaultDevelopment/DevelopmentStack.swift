@@ -22,7 +22,8 @@ public struct DevelopmentStack: Sendable {
     public static func start(stateDirectory: String, logger: Logger) async throws -> DevelopmentStack {
         let state = StateDirectory(stateDirectory)
         try state.create()
-        let postgres = EmbeddedPostgres(dataDirectory: state.postgresData, logger: logger)
+        // A data directory made by an older version trusts local connections; it keeps working, the password unused.
+        let postgres = EmbeddedPostgres(dataDirectory: state.postgresData, logger: logger, password: try state.postgresPasswordCreatingIfNeeded())
         let instance = try await postgres.start()
 
         let dataKeys: String
@@ -81,6 +82,11 @@ public struct DevelopmentStack: Sendable {
         try state.writeDemoState(DemoState(serverURL: serverURL, emulatorURL: emulatorURL, siteAPIKey: site.apiKey, accessKey: accessKey))
     }
 
+    /// `host:port/database` of the private PostgreSQL, without credentials.
+    var databaseAddress: String {
+        databaseURL.split(separator: "@", maxSplits: 1).last.map(String.init) ?? databaseURL
+    }
+
     /// The banner `serve` prints so nobody mistakes this mode for production.
     public func banner(serverURL: String) -> String {
         """
@@ -90,7 +96,7 @@ public struct DevelopmentStack: Sendable {
         ============================================================================
           No DATABASE_URL, Gigya site or DATA_KEYS were configured, so session-vault
           started everything it needs by itself, under \(state.path)/:
-            • a private PostgreSQL            \(databaseURL.replacingOccurrences(of: "postgres://", with: ""))
+            • a private PostgreSQL            \(databaseAddress) (password in \(state.postgresPassword))
             • a generated data key            \(state.dataKeys) (mode 0600)
             • the built-in Gigya emulator     \(emulatorURL)  (demo site \(site.apiKey))
             • a demo access key (every scope) \(state.demoState) (mode 0600)

@@ -1,4 +1,5 @@
 import Foundation
+import LocalPostgres
 
 /// The layout of zero-config mode's state directory (`./.session-vault/` by default); no other file knows it.
 public struct StateDirectory: Sendable {
@@ -11,6 +12,9 @@ public struct StateDirectory: Sendable {
 
     /// The private PostgreSQL's data directory (its log goes beside it, as `postgres.log`).
     public var postgresData: String { "\(path)/postgres" }
+    /// The private PostgreSQL's password (mode 0600): the server takes password connections only, so no other local
+    /// user can use it.
+    public var postgresPassword: String { "\(path)/postgres-password" }
     /// The generated data-key ring, `id:BASE64` (mode 0600).
     public var dataKeys: String { "\(path)/data-keys" }
     /// The emulator's demo site with its partner secret (mode 0600), so tokens stay readable across restarts.
@@ -21,12 +25,31 @@ public struct StateDirectory: Sendable {
     /// Whether a zero-config database was ever created here.
     public var hasDatabase: Bool { FileManager.default.fileExists(atPath: postgresData) }
 
-    /// Creates the directory with mode 0711: PostgreSQL runs as its own user when we are root and must traverse into
-    /// its data directory; nobody else may list the directory, and every file holding a secret in it is 0600.
+    /// Creates the directory with mode 0711 when it does not exist: PostgreSQL runs as its own user when we are root and
+    /// must traverse into its data directory; nobody else may list the directory, and every file holding a secret in it
+    /// is 0600. A directory that exists already is the user's: its permissions are left as they are.
     func create() throws {
         let fileManager = FileManager.default
+        guard !fileManager.fileExists(atPath: path) else { return }
         try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        // The umask may have narrowed the mode asked for; this directory is ours, made just now.
         try fileManager.setAttributes([.posixPermissions: 0o711], ofItemAtPath: path)
+    }
+
+    /// The private PostgreSQL's password: the saved one, else a new random one saved with mode 0600.
+    func postgresPasswordCreatingIfNeeded() throws -> String {
+        if let saved = savedPostgresPassword() { return saved }
+        var generator = SystemRandomNumberGenerator()
+        let password = (0..<32).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
+        try writePrivate(password + "\n", to: postgresPassword)
+        return password
+    }
+
+    /// The saved PostgreSQL password, if any (older state directories have none: their server trusts local connections).
+    func savedPostgresPassword() -> String? {
+        guard let text = try? String(contentsOfFile: postgresPassword, encoding: .utf8) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
     }
 
     /// The saved data-key ring, if one was generated before.
@@ -49,13 +72,9 @@ public struct StateDirectory: Sendable {
         try writePrivate(String(decoding: try encoder.encode(state), as: UTF8.self) + "\n", to: demoState)
     }
 
-    /// Replaces `path` with `text`, created with mode 0600.
+    /// Replaces `path` with `text`, created with mode 0600 from the first byte.
     func writePrivate(_ text: String, to path: String) throws {
-        let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: path) { try fileManager.removeItem(atPath: path) }
-        guard fileManager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
+        try PrivateFile.write(text, to: path)
     }
 }
 

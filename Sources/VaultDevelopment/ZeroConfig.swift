@@ -46,7 +46,8 @@ public enum ZeroConfig {
             )
         }
         var settings = settings
-        settings.databaseURL = try await EmbeddedPostgres(dataDirectory: state.postgresData, logger: logger).start().url(database: "postgres")
+        settings.databaseURL = try await EmbeddedPostgres(dataDirectory: state.postgresData, logger: logger, password: state.savedPostgresPassword())
+            .start().url(database: "postgres")
         if settings.dataKeys == nil { settings.dataKeys = state.savedDataKeys() }
         return (settings, "the zero-config database under \(state.postgresData)")
     }

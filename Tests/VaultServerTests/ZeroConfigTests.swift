@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import PostgresNIO
 import Testing
 import VaultDevelopment
 import VaultServer
@@ -31,8 +32,23 @@ struct ZeroConfigTests {
         }
         let demo = try #require(state, "serve did not write demo.json")
 
-        let attributes = try FileManager.default.attributesOfItem(atPath: StateDirectory(stateDirectory).dataKeys)
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let directory = StateDirectory(stateDirectory)
+        for secret in [directory.dataKeys, directory.postgresPassword, directory.demoState, directory.emulatorSite] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: secret)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(secret)")
+        }
+        // The private PostgreSQL takes password connections only: another local user cannot use it.
+        // postmaster.pid's fourth line is the port.
+        let pid = try String(contentsOfFile: directory.postgresData + "/postmaster.pid", encoding: .utf8).split(separator: "\n")
+        let port = try #require(pid.count > 3 ? Int(pid[3]) : nil)
+        var stranger = Logger(label: "stranger")
+        stranger.logLevel = .critical
+        await #expect(throws: (any Error).self) {
+            let configuration = PostgresConnection.Configuration(
+                host: "127.0.0.1", port: port, username: "postgres", password: nil, database: "postgres", tls: .disable)
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: stranger)
+            try await connection.close()
+        }
 
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let outcome = await Result { try await DemoLogin.run(state: demo, provider: "google", httpClient: client) }
