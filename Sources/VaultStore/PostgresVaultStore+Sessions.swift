@@ -91,10 +91,16 @@ extension PostgresVaultStore {
     }
 
     public func refreshStart(site: String, uid: String, provider: String) async throws -> Date? {
-        let rows = try await client.query(
-            "SELECT now() FROM provider_sessions WHERE site = \(site) AND uid = \(uid) AND provider = \(provider)", logger: logger)
-        for try await now in rows.decode(Date.self) { return now }
-        return nil
+        // Under the user's lock, so a delete is either wholly before (no row: nil) or wholly after this instant (its
+        // tombstone is later, and the refresh's write is refused).
+        try await inTransaction { connection in
+            try await lockUser(site: site, uid: uid, on: connection)
+            let rows = try await connection.query(
+                "SELECT clock_timestamp() FROM provider_sessions WHERE site = \(site) AND uid = \(uid) AND provider = \(provider)",
+                logger: logger)
+            for try await now in rows.decode(Date.self) { return now }
+            return nil
+        }
     }
 
     public func metadata(site: String, uid: String) async throws -> [SessionMetadata] {
@@ -170,7 +176,7 @@ extension PostgresVaultStore {
                 try await connection.query(
                     """
                     INSERT INTO session_tombstones (site, uid, provider, deleted_at)
-                    VALUES (\(site), \(uid), \(provider ?? "*"), now())
+                    VALUES (\(site), \(uid), \(provider ?? "*"), clock_timestamp())
                     ON CONFLICT (site, uid, provider) DO UPDATE SET deleted_at = EXCLUDED.deleted_at
                     """, logger: logger)
             }
