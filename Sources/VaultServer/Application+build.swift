@@ -155,8 +155,9 @@ func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
     if !vault.settings.corsOrigins.isEmpty {
         router.add(middleware: CallbackCORSMiddleware(origins: Set(vault.settings.corsOrigins)))
     }
-    let authenticator = AccessKeyAuthenticator(keys: vault.store)
-    LoginCallbackController(intake: vault.intake, inbox: vault.store).addRoutes(to: router, authenticator: authenticator)
+    let authenticator = AccessKeyAuthenticator(keys: vault.boundedStore)
+    LoginCallbackController(intake: vault.intake, inbox: vault.store, readDeadline: vault.settings.databaseCallDeadline)
+        .addRoutes(to: router, authenticator: authenticator)
     SessionsController(service: vault.sessions, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
     ops.addHealthRoutes(to: router)
@@ -171,7 +172,7 @@ func buildMetricsRouter(_ vault: Vault) -> Router<VaultRequestContext> {
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: ErrorMappingMiddleware())
     OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
-        .addMetricsRoute(to: router, authenticator: vault.settings.metrics.requireKey ? AccessKeyAuthenticator(keys: vault.store) : nil)
+        .addMetricsRoute(to: router, authenticator: vault.settings.metrics.requireKey ? AccessKeyAuthenticator(keys: vault.boundedStore) : nil)
     return router
 }
 

@@ -29,6 +29,6 @@ struct ErrorMappingMiddleware: RouterMiddleware {
 
     /// PostgreSQL could not answer: down, unreachable, or refusing queries.
     static func isStoreFailure(_ error: any Error) -> Bool {
-        error is PSQLError || error is PostgresDecodingError || error is VaultStoreError
+        error is PSQLError || error is PostgresDecodingError || error is VaultStoreError || error is DeadlineExceeded
     }
 }

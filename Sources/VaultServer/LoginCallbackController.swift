@@ -17,6 +17,8 @@ struct LoginCallbackController: Sendable {
 
     let intake: LoginIntake
     let inbox: any EventInbox
+    /// How long reading an event may take.
+    let readDeadline: Duration
 
     func addRoutes(to router: Router<VaultRequestContext>, authenticator: AccessKeyAuthenticator) {
         router.post("/v1/login-callbacks") { request, context in
@@ -84,7 +86,8 @@ struct LoginCallbackController: Sendable {
         }
         let site = request.uri.queryParameters.get("site")
         // An event of a site the key is not granted is as absent as an unknown one: existence does not leak across sites.
-        guard let event = try await inbox.event(id: id), site == nil || event.site == site, context.accessKey?.sites.allows(event.site) == true else {
+        let found = try await withDeadline(readDeadline) { [inbox] in try await inbox.event(id: id) }
+        guard let event = found, site == nil || event.site == site, context.accessKey?.sites.allows(event.site) == true else {
             throw APIError(.notFound, code: "not_found", message: "no login event with that id")
         }
         return try JSONResponse.make(EventPayload(event: event, duplicate: nil), status: .ok)

@@ -31,7 +31,7 @@ struct OpsController: Sendable {
             if authenticator != nil { try context.require(.metricsRead) }
             // Inbox depth is read at scrape time so the gauge is never staler than the scrape.
             do {
-                let stats = try await inbox.stats()
+                let stats = try await withDeadline(.seconds(5)) { [inbox] in try await inbox.stats() }
                 metrics.inbox(pending: stats.pending, processing: stats.processing, failed: stats.failed, oldestPendingAgeSeconds: stats.oldestPendingAge)
             } catch {
                 context.logger.warning("inbox statistics unavailable for /metrics", metadata: ["error": "\(String(reflecting: error))"])

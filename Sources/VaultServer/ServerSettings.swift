@@ -141,6 +141,9 @@ public struct ServerSettings: Sendable {
     public var databaseConnectTimeout: Duration = .seconds(5)
     /// PostgreSQL's `statement_timeout` for every statement of the pool (migrations included).
     public var databaseStatementTimeout: Duration = .seconds(60)
+    /// How long one database call of the read API, authentication and readiness may take, the wait for a pool connection
+    /// included; beyond it the request is answered 503 `store_unavailable`.
+    public var databaseCallDeadline: Duration = .seconds(10)
     /// How long finished (stored or failed) login events are kept.
     public var eventRetention: Duration = .seconds(7 * 86_400)
     /// How long graceful shutdown may take before in-flight work is cancelled; the process exits soon after either way.
@@ -230,6 +233,7 @@ public struct ServerSettings: Sendable {
         }
         settings.databaseConnectTimeout = .seconds(try bounded(config, "database.connectTimeoutSeconds", 5, 1...300))
         settings.databaseStatementTimeout = .seconds(try bounded(config, "database.statementTimeoutSeconds", 60, 1...86_400))
+        settings.databaseCallDeadline = .seconds(try bounded(config, "database.callDeadlineSeconds", 10, 1...600))
         settings.eventRetention = .seconds(86_400 * (try bounded(config, "events.retentionDays", 7, 1...3650)))
         settings.shutdownGrace = .seconds(try bounded(config, "shutdown.graceSeconds", 25, 1...3600))
         settings.maxEventsPerLogin = config.int(forKey: "intake.maxEventsPerLogin", default: settings.maxEventsPerLogin)

@@ -29,6 +29,8 @@ public struct Vault: Sendable {
     /// Each site's accepted login kinds and id_token verifier, and the shared key cache (nil when no site takes tokens).
     public let idTokens: IDTokenLogins
     public let sessions: SessionService
+    /// The store as the read API and authentication use it: every call bounded by `databaseCallDeadline`.
+    public let boundedStore: DeadlineBoundedStore
     /// Wakes `Prefer: wait` requests when their event finishes (fed by `FinishedEventListener`).
     public let finishedEvents: FinishedEventSignals
     /// `host:port` of the database, for messages about reaching it.
@@ -86,7 +88,9 @@ public struct Vault: Sendable {
         self.intake = LoginIntake(
             sites: sites, inbox: store, settings: settings.intake, signals: finishedEvents, metrics: metrics, idTokens: idTokens
         )
-        self.sessions = SessionService(sessions: store, audit: store, sites: sites, metrics: metrics)
+        let bounded = DeadlineBoundedStore(store, deadline: settings.databaseCallDeadline)
+        self.boundedStore = bounded
+        self.sessions = SessionService(sessions: bounded, audit: bounded, sites: sites, metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
 
@@ -103,7 +107,7 @@ public struct Vault: Sendable {
         }
         guard await store.isReachable() else { return ReadinessReport(ready: false, database: "unreachable", schema: "unknown") }
         do {
-            switch try await migrator.status() {
+            switch try await withDeadline(.seconds(2), { [migrator] in try await migrator.status() }) {
             case .upToDate(let version):
                 return ReadinessReport(ready: true, database: "reachable", schema: "current (\(version))")
             case .pending(let migrations):

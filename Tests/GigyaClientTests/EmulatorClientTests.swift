@@ -121,7 +121,8 @@ struct EmulatorHarness {
     }
 
     @Test func concurrentCallsNeverReuseANonce() async throws {
-        try await EmulatorHarness.with(retry: .none) { harness in
+        // A long timeout: 64 calls at once on a loaded machine may be slow; only a refused nonce may fail this test.
+        try await EmulatorHarness.with(timeout: .seconds(30), retry: .none) { harness in
             let uid = try await harness.login(provider: "facebook")
             let client = harness.client()
             // The emulator refuses a repeated nonce with 403004, and RetryPolicy.none lets no refusal be papered over.
@@ -223,9 +224,10 @@ struct EmulatorHarness {
     }
 
     @Test func recoversFromOneSlowAttempt() async throws {
-        try await EmulatorHarness.with(timeout: .milliseconds(300)) { harness in
+        // The slow attempt outlasts the timeout by far; the retry has the whole timeout, even on a loaded machine.
+        try await EmulatorHarness.with(timeout: .seconds(2)) { harness in
             let uid = try await harness.login(provider: "facebook")
-            try await harness.control.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 1500, count: 1))
+            try await harness.control.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 8_000, count: 1))
             #expect(try await harness.client().getSessionInfo(uid: uid, provider: "facebook").authToken != nil)
         }
     }

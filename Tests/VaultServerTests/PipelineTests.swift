@@ -170,6 +170,34 @@ struct PipelineTests {
         }
     }
 
+    @Test("a read API call that the database does not answer is a 503 within its deadline, never a hang")
+    func readsHaveADeadline() async throws {
+        try await VaultHarness.with(configure: { $0.databaseCallDeadline = .seconds(1) }) { harness in
+            let reader = try await harness.accessKey([.sessionsMetadata])
+            let held = AsyncStream<Void>.makeStream()
+            let locked = AsyncStream<Void>.makeStream()
+            let locker = Task {
+                try await harness.database.client.withTransaction(logger: harness.logger) { connection in
+                    try await connection.query("LOCK TABLE provider_sessions IN ACCESS EXCLUSIVE MODE", logger: harness.logger)
+                    locked.continuation.yield()
+                    for await _ in held.stream { break }
+                }
+            }
+            for await _ in locked.stream { break }
+            try await harness.application().test(.router) { client in
+                let answer = try await withDeadline(.seconds(20)) {
+                    try await client.execute(uri: "/v1/users/someone/sessions", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
+                        ($0.status, errorCode($0.body))
+                    }
+                }
+                #expect(answer.0 == .serviceUnavailable)
+                #expect(answer.1 == "store_unavailable")
+            }
+            held.continuation.yield()
+            try await locker.value
+        }
+    }
+
     @Test("a full intake queue refuses at once with 503 intake_overloaded and Retry-After, storing nothing for those")
     func fullQueueIsRefused() async throws {
         let release = AsyncStream<Void>.makeStream()

@@ -1,0 +1,63 @@
+public import Foundation
+public import VaultStore
+
+/// The read API's repositories with a deadline on every call: a database that stops answering, or a pool with no free
+/// connection, becomes `DeadlineExceeded` (answered 503) instead of a request that never returns. PostgreSQL's
+/// `statement_timeout` bounds a statement; this bounds the whole call, the wait for a connection included.
+public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyRepository {
+    private let sessions: any SessionRepository
+    private let audit: any AuditLog
+    private let keys: any AccessKeyRepository
+    private let deadline: Duration
+
+    public init(_ store: some SessionRepository & AuditLog & AccessKeyRepository, deadline: Duration) {
+        self.sessions = store
+        self.audit = store
+        self.keys = store
+        self.deadline = deadline
+    }
+
+    public func upsert(_ record: SessionRecord, eventID: UUID?, fetchStartedAt: Date) async throws -> Bool {
+        try await withDeadline(deadline) { [sessions] in try await sessions.upsert(record, eventID: eventID, fetchStartedAt: fetchStartedAt) }
+    }
+
+    public func refreshStart(site: String, uid: String, provider: String) async throws -> Date? {
+        try await withDeadline(deadline) { [sessions] in try await sessions.refreshStart(site: site, uid: uid, provider: provider) }
+    }
+
+    public func metadata(site: String, uid: String) async throws -> [SessionMetadata] {
+        try await withDeadline(deadline) { [sessions] in try await sessions.metadata(site: site, uid: uid) }
+    }
+
+    public func session(site: String, uid: String, provider: String) async throws -> SessionRecord? {
+        try await withDeadline(deadline) { [sessions] in try await sessions.session(site: site, uid: uid, provider: provider) }
+    }
+
+    public func delete(site: String, uid: String, provider: String?, audit entry: AuditEntry) async throws -> DeleteOutcome {
+        try await withDeadline(deadline) { [sessions] in try await sessions.delete(site: site, uid: uid, provider: provider, audit: entry) }
+    }
+
+    public func record(_ entry: AuditEntry) async throws {
+        try await withDeadline(deadline) { [audit] in try await audit.record(entry) }
+    }
+
+    public func recentAudit(limit: Int) async throws -> [AuditRecord] {
+        try await withDeadline(deadline) { [audit] in try await audit.recentAudit(limit: limit) }
+    }
+
+    public func createKey(name: String, scopes: [String], sites: AccessKeySites) async throws -> (record: AccessKeyRecord, plaintext: String) {
+        try await withDeadline(deadline) { [keys] in try await keys.createKey(name: name, scopes: scopes, sites: sites) }
+    }
+
+    public func authenticate(_ presented: String) async throws -> AccessKeyRecord? {
+        try await withDeadline(deadline) { [keys] in try await keys.authenticate(presented) }
+    }
+
+    public func listKeys() async throws -> [AccessKeyRecord] {
+        try await withDeadline(deadline) { [keys] in try await keys.listKeys() }
+    }
+
+    public func revokeKey(nameOrID: String) async throws -> Bool {
+        try await withDeadline(deadline) { [keys] in try await keys.revokeKey(nameOrID: nameOrID) }
+    }
+}
