@@ -1,6 +1,6 @@
 public import Configuration
 import Foundation
-public import SystemPackage
+import SystemPackage
 public import VaultCore
 
 /// One Gigya site as configured: its API key, partner secret and where its REST API lives.
