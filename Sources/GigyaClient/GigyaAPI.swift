@@ -6,16 +6,28 @@ public protocol GigyaSessionSource: Sendable {
     func getSessionInfo(uid: String, provider: String) async throws(GigyaCallError) -> ProviderSession
 }
 
-/// Every Gigya REST call session-vault makes; tools use it whole, the domain depends on the capability it needs.
-public protocol GigyaAPI: GigyaSessionSource {
-    /// `socialize.setUID`: links the Gigya UID to the site's own user id (docs/gigya-protocol.md §3).
+/// What account linking and reconciliation need from Gigya: the signed link calls and a user lookup.
+public protocol GigyaAccountDirectory: Sendable {
+    /// `socialize.setUID`: links the Gigya UID to the site's own user id (docs/gigya-protocol.md §3). On Gigya, a siteUID
+    /// that is another account's UID merges the two accounts (§11): callers check first.
     func setUID(uid: String, siteUID: String) async throws(GigyaCallError)
     /// `socialize.notifyRegistration`: the recommended way to link a new user's site id (docs/gigya-protocol.md §3).
     func notifyRegistration(uid: String, siteUID: String) async throws(GigyaCallError)
     /// `socialize.getUserInfo` for a Gigya UID or a linked site UID.
     func getUserInfo(uid: String) async throws(GigyaCallError) -> GigyaUserInfo
+}
+
+/// Every Gigya REST call session-vault makes; tools use it whole, the domain depends on the capabilities it needs.
+public protocol GigyaAPI: GigyaSessionSource, GigyaAccountDirectory {
     /// Any REST method with string params; the body when `errorCode` means success, else `.gigya`.
     func call(method: String, params: [String: String]) async throws(GigyaCallError) -> GigyaJSON
+}
+
+extension GigyaCallError {
+    /// Gigya does not know the UID: "Unauthorized user" (403005) or "UID not found" (404003), docs/gigya-protocol.md §5.
+    public var isUnknownUser: Bool {
+        gigyaCode == 403_005 || gigyaCode == 404_003
+    }
 }
 
 /// A user's live session at one identity provider, tokens in plaintext; `description` never shows them.

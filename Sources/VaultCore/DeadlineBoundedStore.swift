@@ -4,16 +4,18 @@ public import VaultStore
 /// The read API's repositories with a deadline on every call: a database that stops answering, or a pool with no free
 /// connection, becomes `DeadlineExceeded` (answered 503) instead of a request that never returns. PostgreSQL's
 /// `statement_timeout` bounds a statement; this bounds the whole call, the wait for a connection included.
-public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyRepository {
+public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyRepository, LinkRepository {
     private let sessions: any SessionRepository
     private let audit: any AuditLog
     private let keys: any AccessKeyRepository
+    private let linkStore: any LinkRepository
     private let deadline: Duration
 
-    public init(_ store: some SessionRepository & AuditLog & AccessKeyRepository, deadline: Duration) {
+    public init(_ store: some SessionRepository & AuditLog & AccessKeyRepository & LinkRepository, deadline: Duration) {
         self.sessions = store
         self.audit = store
         self.keys = store
+        self.linkStore = store
         self.deadline = deadline
     }
 
@@ -59,5 +61,41 @@ public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyReposi
 
     public func revokeKey(nameOrID: String) async throws -> Bool {
         try await withDeadline(deadline) { [keys] in try await keys.revokeKey(nameOrID: nameOrID) }
+    }
+
+    public func requestLink(_ link: NewAccountLink) async throws -> LinkRequestOutcome {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.requestLink(link) }
+    }
+
+    public func link(site: String, siteUID: String) async throws -> AccountLink? {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.link(site: site, siteUID: siteUID) }
+    }
+
+    public func links(site: String, uid: String) async throws -> [AccountLink] {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.links(site: site, uid: uid) }
+    }
+
+    public func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.links(sites: sites, status: status, limit: limit, after: cursor) }
+    }
+
+    public func forgetLink(site: String, siteUID: String, audit entry: AuditEntry) async throws -> AccountLink? {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.forgetLink(site: site, siteUID: siteUID, audit: entry) }
+    }
+
+    public func claimLinks(worker: String, limit: Int, lease: Duration) async throws -> [AccountLink] {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.claimLinks(worker: worker, limit: limit, lease: lease) }
+    }
+
+    public func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?) {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.finishLink(outcome, worker: worker) }
+    }
+
+    public func retryLink(id: UUID, audit entry: AuditEntry) async throws -> Bool {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.retryLink(id: id, audit: entry) }
+    }
+
+    public func linkCounts() async throws -> [LinkStatus: Int] {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.linkCounts() }
     }
 }

@@ -8,12 +8,42 @@ public struct GigyaSite: Sendable {
     public let verifier: LoginSignatureVerifier
     public let gigya: any GigyaSessionSource
     public let providers: ProviderPolicy
+    /// The link calls and user lookups; nil where the site is not wired for linking (then links are refused).
+    public let directory: (any GigyaAccountDirectory)?
+    /// How the site's accounts may be linked and followed.
+    public let accounts: SiteAccountOptions
 
-    public init(apiKey: String, verifier: LoginSignatureVerifier, gigya: any GigyaSessionSource, providers: ProviderPolicy = .gigyaDefault) {
+    public init(
+        apiKey: String,
+        verifier: LoginSignatureVerifier,
+        gigya: any GigyaSessionSource,
+        providers: ProviderPolicy = .gigyaDefault,
+        directory: (any GigyaAccountDirectory)? = nil,
+        accounts: SiteAccountOptions = SiteAccountOptions()
+    ) {
         self.apiKey = apiKey
         self.verifier = verifier
         self.gigya = gigya
         self.providers = providers
+        self.directory = directory
+        self.accounts = accounts
+    }
+}
+
+/// A site's account settings: whether it uses Gigya's accounts (RaaS) API, whether links may rename its accounts, and
+/// whether a login event refreshes the user's stored sessions.
+public struct SiteAccountOptions: Sendable, Equatable {
+    /// The site has Gigya accounts (RaaS): `accounts.search` works there, and linking renames an account (§11).
+    public var accountsAPI: Bool
+    /// Links (setUID / notifyRegistration) are allowed on an accounts site, where they rename the account's UID.
+    public var allowRenameOnAccountsSite: Bool
+    /// An `accountLoggedIn` event refreshes every stored session of the user.
+    public var refreshOnLogin: Bool
+
+    public init(accountsAPI: Bool = false, allowRenameOnAccountsSite: Bool = false, refreshOnLogin: Bool = false) {
+        self.accountsAPI = accountsAPI
+        self.allowRenameOnAccountsSite = allowRenameOnAccountsSite
+        self.refreshOnLogin = refreshOnLogin
     }
 }
 

@@ -11,6 +11,8 @@ public enum AccessScope: String, CaseIterable, Sendable {
     case sessionsRefresh = "sessions:refresh"
     case sessionsDelete = "sessions:delete"
     case eventsRead = "events:read"
+    case linksRead = "links:read"
+    case linksWrite = "links:write"
     case metricsRead = "metrics:read"
     case admin
 

@@ -110,6 +110,10 @@ public func buildApplication(
     if settings.workers > 0 {
         services.append(AfterStartupChecks(gate: gate, service: vault.makeWorker(settings: settings.worker, logger: logger)))
     }
+    if settings.linkWorkers {
+        services.append(AfterStartupChecks(gate: gate, service: vault.makeLinkWorker(settings: settings.worker, logger: logger)))
+        services.append(AfterStartupChecks(gate: gate, service: vault.makeAccountEventWorker(settings: settings.worker, logger: logger)))
+    }
     services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, retention: settings.eventRetention, logger: logger)))
     services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
     var metricsResponder: RouterResponder<VaultRequestContext>?
@@ -159,6 +163,8 @@ func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
     LoginCallbackController(intake: vault.intake, inbox: vault.store, readDeadline: vault.settings.databaseCallDeadline)
         .addRoutes(to: router, authenticator: authenticator)
     SessionsController(service: vault.sessions, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
+    LinksController(links: vault.links, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
+    WebhooksController(intake: vault.accountEvents).addRoutes(to: router)
     let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
     ops.addHealthRoutes(to: router)
     if vault.settings.metrics.port == nil {

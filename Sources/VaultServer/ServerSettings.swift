@@ -21,6 +21,9 @@ public struct SiteSettings: Sendable, Equatable {
     public var loginVerification: LoginVerification
     /// The `aud` the site's id_tokens must hold; nil checks no audience.
     public var idTokenAudience: String?
+    /// Accounts (RaaS) API, links on it, refresh on login: `gigya.accountsSites`, `gigya.allowRenameSites`,
+    /// `gigya.refreshOnLoginSites`.
+    public var accounts = SiteAccountOptions()
 
     public init(
         apiKey: String,
@@ -131,6 +134,9 @@ public struct ServerSettings: Sendable {
         get { worker.concurrency }
         set { worker.concurrency = max(0, newValue) }
     }
+    /// Whether this instance runs the link and account-event workers (on with any worker count; the tests turn them off
+    /// to drive them step by step).
+    public var linkWorkers = true
     /// How long one Gigya HTTP attempt may take.
     public var gigyaTimeout: Duration = .seconds(10)
     /// Intake's group commit, queue bound, deadlines and waiters.
@@ -144,6 +150,8 @@ public struct ServerSettings: Sendable {
     /// How long one database call of the read API, authentication and readiness may take, the wait for a pool connection
     /// included; beyond it the request is answered 503 `store_unavailable`.
     public var databaseCallDeadline: Duration = .seconds(10)
+    /// How old (by its `timestamp`) a webhook notification may be; Gigya re-signs its retries (docs/gigya-protocol.md §12).
+    public var webhookMaxAgeSeconds: Int64 = 300
     /// How long finished (stored or failed) login events are kept.
     public var eventRetention: Duration = .seconds(7 * 86_400)
     /// How long graceful shutdown may take before in-flight work is cancelled; the process exits soon after either way.
@@ -235,6 +243,7 @@ public struct ServerSettings: Sendable {
         settings.databaseStatementTimeout = .seconds(try bounded(config, "database.statementTimeoutSeconds", 60, 1...86_400))
         settings.databaseCallDeadline = .seconds(try bounded(config, "database.callDeadlineSeconds", 10, 1...600))
         settings.eventRetention = .seconds(86_400 * (try bounded(config, "events.retentionDays", 7, 1...3650)))
+        settings.webhookMaxAgeSeconds = Int64(try bounded(config, "webhooks.maxAgeSeconds", 300, 10...3600))
         settings.shutdownGrace = .seconds(try bounded(config, "shutdown.graceSeconds", 25, 1...3600))
         settings.maxEventsPerLogin = config.int(forKey: "intake.maxEventsPerLogin", default: settings.maxEventsPerLogin)
         guard (1...64).contains(settings.maxEventsPerLogin) else { throw .invalid(key: "intake.maxEventsPerLogin", reason: "must be 1-64") }
@@ -280,6 +289,15 @@ public struct ServerSettings: Sendable {
             settings.sites.append(site)
         }
         try applyProviders(config.stringArray(forKey: "gigya.providers", default: []), to: &settings.sites)
+        try applySiteList(config.stringArray(forKey: "gigya.accountsSites", default: []), key: "gigya.accountsSites", to: &settings.sites) {
+            $0.accounts.accountsAPI = true
+        }
+        try applySiteList(config.stringArray(forKey: "gigya.allowRenameSites", default: []), key: "gigya.allowRenameSites", to: &settings.sites) {
+            $0.accounts.allowRenameOnAccountsSite = true
+        }
+        try applySiteList(
+            config.stringArray(forKey: "gigya.refreshOnLoginSites", default: []), key: "gigya.refreshOnLoginSites", to: &settings.sites
+        ) { $0.accounts.refreshOnLogin = true }
         return settings
     }
 
@@ -306,6 +324,22 @@ public struct ServerSettings: Sendable {
         limits.idleTimeout = .seconds(idle)
         limits.readTimeout = .seconds(read)
         return limits
+    }
+
+    /// Applies a per-site switch to the sites a list names by API key (`*` names every site); an unknown key is an error.
+    static func applySiteList(
+        _ entries: [String], key: String, to sites: inout [SiteSettings], _ apply: (inout SiteSettings) -> Void
+    ) throws(SettingsError) {
+        for entry in entries.map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            if entry == "*" {
+                for index in sites.indices { apply(&sites[index]) }
+                continue
+            }
+            guard let index = sites.firstIndex(where: { $0.apiKey == entry }) else {
+                throw .invalid(key: key, reason: "an entry names a site that is not configured")
+            }
+            apply(&sites[index])
+        }
     }
 
     /// Applies `gigya.providers` entries: `pattern` sets the list of every site without entries of its own,

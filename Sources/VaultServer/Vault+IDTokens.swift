@@ -39,3 +39,41 @@ extension Vault {
         }
     }
 }
+
+/// The webhook parts of the assembly: each site's notification verifier, and the key cache for JWT-signed notifications.
+extension Vault {
+    /// One verifier per site, over its partner secret and, when configured, its signing user key's secret.
+    static func makeWebhookSites(_ settings: ServerSettings) throws -> [WebhookSite] {
+        try settings.sites.map { site in
+            var secrets = [try webhookSecret(site.secret, key: "gigya.secret", site: site.apiKey)]
+            if let userSecret = site.userSecret { secrets.append(try webhookSecret(userSecret, key: "gigya.userSecret", site: site.apiKey)) }
+            let verifier = WebhookSignatureVerifier(
+                apiKey: site.apiKey, secrets: secrets, maxAgeSeconds: settings.webhookMaxAgeSeconds, clock: settings.jwtKeys.clock
+            )
+            return WebhookSite(verifier: verifier, dataCenter: DataCenter(site.apiDomain))
+        }
+    }
+
+    /// The id_token key cache when there is one; otherwise a cache of its own, fetched on the first JWT-signed notification
+    /// (no refresher: sites that never send JWT-signed notifications never cost a key fetch).
+    static func makeWebhookKeys(
+        _ settings: ServerSettings, reusing idTokenKeys: JWTKeyCache?, httpClient: HTTPClient, metrics: VaultMetrics, logger: Logger
+    ) -> JWTKeyCache? {
+        var sources: [DataCenter: any GigyaJWTKeySource] = [:]
+        for site in settings.sites where sources[DataCenter(site.apiDomain)] == nil {
+            sources[DataCenter(site.apiDomain)] = GigyaJWTKeyClient(
+                apiKey: site.apiKey, baseURL: site.baseURL, httpClient: httpClient, timeout: settings.gigyaTimeout
+            )
+        }
+        if let idTokenKeys, Set(idTokenKeys.dataCenters) == Set(sources.keys) { return idTokenKeys }
+        return sources.isEmpty ? nil : JWTKeyCache(sources: sources, settings: settings.jwtKeys, metrics: metrics, logger: logger)
+    }
+
+    private static func webhookSecret(_ base64: String, key: String, site: String) throws -> GigyaSecret {
+        do {
+            return try GigyaSecret(base64: base64)
+        } catch {
+            throw SettingsError.invalid(key: key, reason: "the secret of site \(site) is not valid base64")
+        }
+    }
+}

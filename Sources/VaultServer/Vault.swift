@@ -35,6 +35,10 @@ public struct Vault: Sendable {
     public let finishedEvents: FinishedEventSignals
     /// `host:port` of the database, for messages about reaching it.
     public let databaseTarget: String
+    /// Account links: validation, collision checks, durable requests.
+    public let links: AccountLinkService
+    /// Gigya's account notifications: verified, then stored as a batch.
+    public let accountEvents: AccountEventIntake
 
     /// Builds the parts; nothing connects or runs yet.
     init(settings: ServerSettings, logger: Logger, poolLogger: Logger) throws {
@@ -72,6 +76,8 @@ public struct Vault: Sendable {
             throw error
         }
         let idTokens = Self.makeIDTokenLogins(settings, httpClient: httpClient, metrics: metrics, logger: logger)
+        let webhookSites = try Self.makeWebhookSites(settings)
+        let webhookKeys = Self.makeWebhookKeys(settings, reusing: idTokens.keys, httpClient: httpClient, metrics: metrics, logger: logger)
         let postgres = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         let store = PostgresVaultStore(client: postgres, keyRing: keyRing, logger: logger)
         self.settings = settings
@@ -91,12 +97,24 @@ public struct Vault: Sendable {
         let bounded = DeadlineBoundedStore(store, deadline: settings.databaseCallDeadline)
         self.boundedStore = bounded
         self.sessions = SessionService(sessions: bounded, audit: bounded, sites: sites, metrics: metrics)
+        self.links = AccountLinkService(store: bounded, sites: sites)
+        self.accountEvents = AccountEventIntake(sites: webhookSites, keys: webhookKeys, store: store, writeDeadline: settings.intake.writeDeadline)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
 
     /// A worker over this store and these sites; the application registers one with `settings.worker`.
     public func makeWorker(settings: WorkerSettings, logger: Logger) -> SessionWorker {
         SessionWorker(inbox: store, sites: sites, settings: settings, metrics: metrics, logger: logger)
+    }
+
+    /// The worker that sends links to Gigya; the application registers one with `settings.worker`.
+    public func makeLinkWorker(settings: WorkerSettings, logger: Logger) -> LinkWorker {
+        LinkWorker(store: store, sites: sites, settings: settings, logger: logger)
+    }
+
+    /// The worker that acts on Gigya's account events; the application registers one with `settings.worker`.
+    public func makeAccountEventWorker(settings: WorkerSettings, logger: Logger) -> AccountEventWorker {
+        AccountEventWorker(events: store, lifecycle: store, sessions: sessions, sites: sites, settings: settings, logger: logger)
     }
 
     /// Whether the database answers, the schema is current and intake is not stuck (an intake transaction running for
@@ -148,11 +166,14 @@ public struct Vault: Sendable {
             }
             providers = policy
         }
+        let client = GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger)
         return GigyaSite(
             apiKey: site.apiKey,
             verifier: LoginSignatureVerifier(secret: partnerSecret, windowSeconds: window),
-            gigya: GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger),
-            providers: providers
+            gigya: client,
+            providers: providers,
+            directory: client,
+            accounts: site.accounts
         )
     }
 

@@ -232,6 +232,8 @@ extension PostgresVaultStore {
                     SET status = 'stored', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(), updated_at = now(),
                         last_error_code = NULL, last_error_message = NULL
                     WHERE e.id = \(id) AND e.status = 'processing' AND e.lease_owner = \(worker)
+                      -- An event moved to another UID while in flight (a link, a rename, a merge) is fetched again there.
+                      AND e.uid = \(session.uid)
                       AND NOT EXISTS (
                           SELECT 1 FROM session_tombstones t
                           WHERE t.site = e.site AND t.uid = e.uid AND t.provider IN (e.provider, '*') AND t.deleted_at >= e.created_at

@@ -21,7 +21,9 @@ public enum VaultStoreError: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 /// The PostgreSQL implementation of every VaultStore repository; tokens are sealed with `keyRing` before they leave memory.
-public struct PostgresVaultStore: EventInbox, SessionRepository, AccessKeyRepository, AuditLog, DataKeyRotator {
+public struct PostgresVaultStore: EventInbox, SessionRepository, AccessKeyRepository, AuditLog, DataKeyRotator, LinkRepository,
+    AccountEventRepository, AccountLifecycleStore
+{
     let client: PostgresClient
     let keyRing: DataKeyRing
     let logger: Logger

@@ -77,3 +77,50 @@ public protocol DataKeyRotator: Sendable {
     /// Key ids found in stored rows but absent from the ring.
     func unknownKeyIDs() async throws -> [String]
 }
+
+/// Links between Gigya UIDs and the site's own ids, and the work of telling Gigya about them.
+public protocol LinkRepository: Sendable {
+    /// Stores a new link (and its audit entry) unless either id is already linked here; decided under both ids' locks.
+    func requestLink(_ link: NewAccountLink) async throws -> LinkRequestOutcome
+    /// The link of a site UID.
+    func link(site: String, siteUID: String) async throws -> AccountLink?
+    /// Every link naming `uid` as Gigya UID or site UID.
+    func links(site: String, uid: String) async throws -> [AccountLink]
+    /// A page of links (of `sites` when given, of `status` when given), newest first.
+    func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage
+    /// Deletes the link of a site UID locally (Gigya is not told) and audits it; nil when there was none.
+    func forgetLink(site: String, siteUID: String, audit: AuditEntry) async throws -> AccountLink?
+    /// Leases up to `limit` due links to `worker`, without blocking other claimers.
+    func claimLinks(worker: String, limit: Int, lease: Duration) async throws -> [AccountLink]
+    /// Records one attempt's outcome if `worker` still holds the lease; a success also moves the user's data from the
+    /// Gigya UID to the site UID, in the same transaction.
+    func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?)
+    /// Puts a failed (or waiting) link back to be sent now, with a fresh attempt budget; false when it is not failed or pending.
+    func retryLink(id: UUID, audit: AuditEntry) async throws -> Bool
+    /// Links by status.
+    func linkCounts() async throws -> [LinkStatus: Int]
+}
+
+/// Gigya's account events, received by webhook and processed by workers.
+public protocol AccountEventRepository: Sendable {
+    /// Stores a notification's events in one transaction; an event id already stored for the site is a duplicate.
+    func storeAccountEvents(_ events: [NewAccountEvent]) async throws -> AccountEventReceipt
+    /// Leases up to `limit` due events whose UIDs have no earlier unfinished event.
+    func claimAccountEvents(worker: String, limit: Int, lease: Duration) async throws -> [AccountEvent]
+    /// Records an outcome; false when `worker` no longer held the event.
+    func finishAccountEvent(_ outcome: AccountEventOutcome, worker: String) async throws -> Bool
+    /// The newest events, of a site and a UID when given.
+    func accountEvents(site: String?, uid: String?, limit: Int) async throws -> [AccountEvent]
+    /// Events by status.
+    func accountEventCounts() async throws -> [AccountEventStatus: Int]
+    /// Deletes up to `limit` events finished before `before`; returns how many.
+    func purgeFinishedAccountEvents(before: Date, limit: Int) async throws -> Int
+}
+
+/// What Gigya's account lifecycle does to stored data.
+public protocol AccountLifecycleStore: Sendable {
+    /// Moves everything stored under `from` to `to` (sessions, unfinished login events, links) in one transaction, audited.
+    func rekeyUser(site: String, from: String, to: String, audit: AuditEntry) async throws -> RekeyOutcome
+    /// Deletes a user's sessions and links and cancels its unfinished events, leaving a tombstone, in one transaction, audited.
+    func purgeUser(site: String, uid: String, audit: AuditEntry) async throws -> PurgeOutcome
+}

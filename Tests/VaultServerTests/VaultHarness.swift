@@ -64,6 +64,8 @@ struct VaultHarness {
                 settings.gigyaTimeout = .seconds(3)
                 settings.worker = workerSettings
                 settings.workers = 0
+                // Links and account events are driven step by step too (`drainLinks`, `drainAccountEvents`).
+                settings.linkWorkers = false
                 // id_tokens are minted on the emulator's clock: the server checks them and ages its key cache on the same one.
                 settings.jwtKeys.clock = clock
                 configure(&settings)
@@ -104,6 +106,40 @@ struct VaultHarness {
             }
         }
         Issue.record("the inbox did not drain within \(timeout)")
+    }
+
+    /// Sends every due link until none is pending, or the deadline passes.
+    func drainLinks(timeout: Duration = .seconds(20)) async throws {
+        let worker = vault.makeLinkWorker(settings: workerSettings, logger: logger)
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if await !worker.runOnce(workerID: "test-link-worker") {
+                let open = try await scalar("SELECT count(*)::int FROM account_links WHERE status IN ('pending', 'processing')")
+                if open == 0 { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        Issue.record("the links did not drain within \(timeout)")
+    }
+
+    /// Processes every due account event until none is pending, or the deadline passes.
+    func drainAccountEvents(timeout: Duration = .seconds(20)) async throws {
+        let worker = vault.makeAccountEventWorker(settings: workerSettings, logger: logger)
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if await worker.runOnce(workerID: "test-event-worker") == 0 {
+                let open = try await scalar("SELECT count(*)::int FROM account_events WHERE status IN ('pending', 'processing')")
+                if open == 0 { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        Issue.record("the account events did not drain within \(timeout)")
+    }
+
+    /// One integer a query answers.
+    func scalar(_ query: PostgresQuery) async throws -> Int {
+        for try await value in try await database.client.query(query, logger: logger).decode(Int.self) { return value }
+        return 0
     }
 
     /// Builds a second application from this one's settings changed by `change` (same database and emulator) and runs
@@ -149,6 +185,8 @@ struct VaultHarness {
         case "audit_log": query = "SELECT count(*)::int FROM audit_log"
         case "session_tombstones": query = "SELECT count(*)::int FROM session_tombstones"
         case "login_result_budget": query = "SELECT count(*)::int FROM login_result_budget"
+        case "account_links": query = "SELECT count(*)::int FROM account_links"
+        case "account_events": query = "SELECT count(*)::int FROM account_events"
         default: throw HarnessError.unknownTable(table)
         }
         for try await value in try await database.client.query(query, logger: logger).decode(Int.self) { return value }

@@ -1,0 +1,121 @@
+public import Foundation
+public import GigyaClient
+import GigyaKit
+public import VaultStore
+
+/// Why a link was refused before anything was stored or sent.
+public enum LinkRequestError: Error, Sendable, Equatable {
+    /// The request's site could not be resolved.
+    case site(SiteResolutionError)
+    /// A field breaks one of Gigya's rules for it; `rule` says which.
+    case invalidField(field: String, rule: String)
+    /// The site UID is linked here already, or Gigya knows it as a UID (a setUID to it would merge two accounts, §11).
+    case siteUIDTaken(reason: String)
+    /// The Gigya UID already has another site UID here.
+    case uidAlreadyLinked(siteUID: String)
+    /// Linking would rename an account on an accounts (RaaS) site, which its configuration does not allow.
+    case renameNotAllowed(reason: String)
+    /// The site is not wired for linking.
+    case linkingUnavailable
+    /// Gigya could not be asked whether the site UID is free; nothing was stored.
+    case gigyaUnavailable(summary: String, retryable: Bool)
+}
+
+/// Accepts links (`POST /v1/links`): validates, refuses collisions before anything is sent, stores the link durably for
+/// the link worker, and serves and forgets links.
+public struct AccountLinkService: Sendable {
+    private let store: any LinkRepository
+    private let sites: SiteDirectory
+
+    public init(store: any LinkRepository, sites: SiteDirectory) {
+        self.store = store
+        self.sites = sites
+    }
+
+    /// Resolves the site a request means.
+    public func site(apiKey: String?) throws(LinkRequestError) -> GigyaSite {
+        do {
+            return try sites.resolve(apiKey: apiKey)
+        } catch {
+            throw .site(error)
+        }
+    }
+
+    /// Gigya's rules for a siteUID (docs/gigya-protocol.md §3): ASCII, at most 252 characters, different from the UID;
+    /// control characters are refused too.
+    public static func validate(uid: String, siteUID: String) throws(LinkRequestError) {
+        do {
+            try LoginIntake.validateUID(uid)
+        } catch {
+            throw .invalidField(field: "uid", rule: "must be a Gigya UID: non-empty, at most 256 characters, no control characters")
+        }
+        guard !siteUID.isEmpty else { throw .invalidField(field: "siteUID", rule: "must not be empty") }
+        guard siteUID.unicodeScalars.allSatisfy({ $0.isASCII }) else {
+            throw .invalidField(field: "siteUID", rule: "must be ASCII only (Gigya accepts no Unicode in a siteUID)")
+        }
+        guard siteUID.utf8.count <= 252 else { throw .invalidField(field: "siteUID", rule: "must be at most 252 characters") }
+        guard !siteUID.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw .invalidField(field: "siteUID", rule: "must not contain control characters")
+        }
+        guard siteUID != uid else { throw .invalidField(field: "siteUID", rule: "must differ from the Gigya UID") }
+    }
+
+    /// Asks for a link: refused with nothing stored or sent when a rule is broken or either id is taken; stored durably
+    /// (`created: true`) or found as already asked for (`created: false`) otherwise. The link worker sends it.
+    public func request(
+        site: GigyaSite, uid: String, siteUID: String, via: LinkMethod, actor: AccessActor
+    ) async throws -> (link: AccountLink, created: Bool) {
+        try Self.validate(uid: uid, siteUID: siteUID)
+        if site.accounts.accountsAPI && !site.accounts.allowRenameOnAccountsSite {
+            throw LinkRequestError.renameNotAllowed(
+                reason: "site \(site.apiKey) uses Gigya accounts (RaaS): a link renames the account's UID, and a siteUID that is another "
+                    + "account's UID merges the two accounts; keep the Gigya UID on your side, or set gigya.allowRenameSites for this site")
+        }
+        guard let directory = site.directory else { throw LinkRequestError.linkingUnavailable }
+        // Here first: a repeat of the same request is answered without asking Gigya again.
+        if let existing = try await store.link(site: site.apiKey, siteUID: siteUID) {
+            if existing.uid == uid && existing.via == via { return (existing, false) }
+            throw LinkRequestError.siteUIDTaken(reason: "the siteUID is already linked here to another user or by another method")
+        }
+        if let other = try await store.links(site: site.apiKey, uid: uid).first(where: { $0.uid == uid }) {
+            throw LinkRequestError.uidAlreadyLinked(siteUID: other.siteUID)
+        }
+        if !(try await store.links(site: site.apiKey, uid: siteUID).isEmpty) {
+            throw LinkRequestError.siteUIDTaken(reason: "the siteUID is a UID of a link here")
+        }
+        try await Self.checkFreeAtGigya(siteUID, directory: directory)
+        let new = NewAccountLink(site: site.apiKey, uid: uid, siteUID: siteUID, via: via, requestedBy: actor.name, requestedByKeyID: actor.keyID)
+        switch try await store.requestLink(new) {
+        case .created(let link): return (link, true)
+        case .existing(let link): return (link, false)
+        case .siteUIDTaken: throw LinkRequestError.siteUIDTaken(reason: "the siteUID was linked here by a concurrent request")
+        case .uidAlreadyLinked(let other): throw LinkRequestError.uidAlreadyLinked(siteUID: other.siteUID)
+        }
+    }
+
+    /// Refuses a siteUID Gigya already knows as a UID: setUID to it would merge two people's accounts (§11).
+    static func checkFreeAtGigya(_ siteUID: String, directory: any GigyaAccountDirectory) async throws(LinkRequestError) {
+        do {
+            _ = try await directory.getUserInfo(uid: siteUID)
+        } catch {
+            if error.isUnknownUser { return }
+            throw .gigyaUnavailable(summary: error.summary, retryable: error.isTransient)
+        }
+        throw .siteUIDTaken(reason: "Gigya already knows the siteUID as a UID; linking to it would merge two accounts")
+    }
+
+    /// The link of a site UID.
+    public func link(site: String, siteUID: String) async throws -> AccountLink? {
+        try await store.link(site: site, siteUID: siteUID)
+    }
+
+    /// A page of links of the given sites (nil: all), newest first.
+    public func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage {
+        try await store.links(sites: sites, status: status, limit: limit, after: cursor)
+    }
+
+    /// Forgets a link locally (Gigya keeps whatever it holds), audited; nil when there was none.
+    public func forget(site: String, siteUID: String, actor: AccessActor) async throws -> AccountLink? {
+        try await store.forgetLink(site: site, siteUID: siteUID, audit: actor.entry("link.forget", site: site, uid: siteUID, provider: nil, detail: nil))
+    }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import GigyaEmulator
+import GigyaKit
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import VaultCore
+import VaultServer
+import VaultStore
+
+@Suite("Account links")
+struct LinkTests {
+    /// A user with a stored facebook session; returns the Gigya UID.
+    private func storedUser(_ harness: VaultHarness, provider: String = "facebook") async throws -> String {
+        let login = try await harness.login(provider: provider)
+        _ = try await harness.vault.intake.accept(login)
+        try await harness.drain()
+        return login.uid
+    }
+
+    private func body(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+
+    private static let json: HTTPFields = [.contentType: "application/json"]
+
+    private func headers(_ key: String) -> HTTPFields {
+        var headers = Self.json
+        headers[.authorization] = "Bearer \(key)"
+        return headers
+    }
+
+    /// Calls of the link methods the emulator answered, whatever the outcome.
+    private func linkCalls(_ harness: VaultHarness) async throws -> Int {
+        let stats = try await harness.emulatorControl.stats()
+        return ["socialize.setUID", "socialize.notifyRegistration"].reduce(0) { total, method in
+            total + (stats.calls[method].map { $0.ok + $0.error } ?? 0)
+        }
+    }
+
+    @Test("a link end to end: 202, sent by the worker, tokens readable under the siteUID and no longer under the Gigya UID")
+    func endToEnd() async throws {
+        try await VaultHarness.with { harness in
+            let uid = try await storedUser(harness)
+            let writer = try await harness.accessKey([.linksWrite, .sessionsRead])
+            let siteUID = "customer-\(UUID().uuidString.prefix(8))"
+            try await harness.application().test(.router) { client in
+                var linkID: String?
+                try await client.execute(
+                    uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": siteUID])
+                ) { response in
+                    #expect(response.status == .accepted)
+                    #expect(jsonString(response.body, "status") == "pending")
+                    #expect(jsonString(response.body, "via") == "notifyRegistration")
+                    linkID = jsonString(response.body, "id")
+                }
+                #expect(try await linkCalls(harness) == 0, "nothing is sent before the answer; the worker sends it")
+                try await harness.drainLinks()
+                try await client.execute(uri: "/v1/links/\(siteUID)", method: .get, headers: headers(writer)) { response in
+                    #expect(response.status == .ok)
+                    #expect(jsonString(response.body, "status") == "linked")
+                    #expect(jsonString(response.body, "id") == linkID)
+                }
+                let expected = try await harness.emulatorSession(uid: siteUID, provider: "facebook")
+                try await client.execute(uri: "/v1/users/\(siteUID)/sessions/facebook", method: .get, headers: headers(writer)) { response in
+                    #expect(response.status == .ok)
+                    #expect(jsonString(response.body, "authToken") == expected.authToken)
+                }
+                try await client.execute(uri: "/v1/users/\(uid)/sessions/facebook", method: .get, headers: headers(writer)) { response in
+                    #expect(response.status == .notFound)
+                }
+                // Gigya holds the link too.
+                #expect(try await harness.emulatorControl.user(uid: uid).siteUID == siteUID)
+                // The same request again links once: the same link, no second call to Gigya.
+                let calls = try await linkCalls(harness)
+                try await client.execute(
+                    uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": siteUID])
+                ) { response in
+                    #expect(response.status == .ok)
+                    #expect(jsonString(response.body, "id") == linkID)
+                }
+                try await harness.drainLinks()
+                #expect(try await linkCalls(harness) == calls)
+                #expect(try await harness.count("account_links") == 1)
+                // From now on Gigya answers with the siteUID: a new login result lands in the same place.
+                let again = try await harness.login(uid: siteUID, provider: "google")
+                #expect(again.uid == siteUID)
+                _ = try await harness.vault.intake.accept(again)
+                try await harness.drain()
+                let providers = try await harness.store.metadata(site: harness.site.apiKey, uid: siteUID).map(\.provider)
+                #expect(providers == ["facebook", "google"])
+                #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: uid).isEmpty)
+                // Every link change is audited.
+                let actions = try await harness.store.recentAudit(limit: 50).map(\.action)
+                #expect(actions.contains("link.requested") && actions.contains("link.linked"))
+            }
+        }
+    }
+
+    @Test("each validation rule is a 400 naming it, and nothing is stored or sent", arguments: [
+        (["uid": "U1", "siteUID": "caf\u{e9}"], "siteUID", "ASCII"),
+        (["uid": "U1", "siteUID": String(repeating: "s", count: 253)], "siteUID", "252"),
+        (["uid": "U1", "siteUID": "U1"], "siteUID", "differ"),
+        (["uid": "U1", "siteUID": ""], "siteUID", "empty"),
+        (["uid": "U1", "siteUID": "a\u{1}b"], "siteUID", "control"),
+        (["uid": "U1"], "siteUID", "required"),
+        (["siteUID": "S1"], "uid", "required"),
+        (["uid": "U1", "siteUID": "S1", "via": "magic"], "via", "notifyRegistration or setUID"),
+    ])
+    func validation(fields: [String: String], field: String, rule: String) async throws {
+        try await VaultHarness.with { harness in
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(fields)) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(errorField(response.body) == field)
+                    let message = try #require(try jsonObject(response.body)["error"] as? [String: Any])["message"] as? String
+                    #expect(message?.contains(rule) == true, "\(message ?? "")")
+                }
+            }
+            #expect(try await harness.count("account_links") == 0)
+            #expect(try await linkCalls(harness) == 0)
+        }
+    }
+
+    @Test("a 252-character ASCII siteUID is accepted")
+    func longestSiteUID() async throws {
+        try await VaultHarness.with { harness in
+            let uid = try await storedUser(harness)
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                let siteUID = String(repeating: "s", count: 252)
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": siteUID])) {
+                    #expect($0.status == .accepted)
+                }
+            }
+        }
+    }
+
+    @Test("a siteUID Gigya already knows as a UID is refused with 409 before any call: no merge happens")
+    func collisionAtGigya() async throws {
+        try await VaultHarness.with { harness in
+            let uid = try await storedUser(harness)
+            let other = try await harness.login(provider: "google").uid
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                for via in ["notifyRegistration", "setUID"] {
+                    try await client.execute(
+                        uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": other, "via": via])
+                    ) { response in
+                        #expect(response.status == .conflict)
+                        #expect(errorCode(response.body) == "site_uid_taken")
+                    }
+                }
+            }
+            #expect(try await harness.count("account_links") == 0)
+            #expect(try await linkCalls(harness) == 0)
+            let survivor = try await harness.emulatorControl.user(uid: other)
+            #expect(survivor.deleted == false && survivor.siteUID == nil)
+            #expect(try await harness.emulatorControl.user(uid: uid).siteUID == nil)
+        }
+    }
+
+    @Test("a siteUID or a UID already linked here is refused with 409 and nothing new is stored")
+    func collisionHere() async throws {
+        try await VaultHarness.with { harness in
+            let first = try await storedUser(harness)
+            let second = try await storedUser(harness)
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": first, "siteUID": "shared-1"])) {
+                    #expect($0.status == .accepted)
+                }
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": second, "siteUID": "shared-1"])) {
+                    #expect($0.status == .conflict)
+                    #expect(errorCode($0.body) == "site_uid_taken")
+                }
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": first, "siteUID": "other-2"])) {
+                    #expect($0.status == .conflict)
+                    #expect(errorCode($0.body) == "uid_already_linked")
+                }
+            }
+            #expect(try await harness.count("account_links") == 1)
+        }
+    }
+
+    @Test("transient Gigya failures are retried until the link goes through; a permanent one fails it with Gigya's code")
+    func retriesUnderFaults() async throws {
+        try await VaultHarness.with { harness in
+            let uid = try await storedUser(harness)
+            let doomed = try await storedUser(harness)
+            let writer = try await harness.accessKey([.linksWrite])
+            // More failures than the client's own retries absorb: the worker's attempts must carry the link through.
+            _ = try await harness.emulatorControl.injectFaults([
+                EmulatorFault(method: "socialize.notifyRegistration", errorCode: 500_001, count: 4),
+                EmulatorFault(method: "socialize.notifyRegistration", httpStatus: 503, count: 2),
+                EmulatorFault(method: "socialize.notifyRegistration", dropConnection: true, count: 2),
+            ])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": "retry-1"])) {
+                    #expect($0.status == .accepted)
+                }
+                try await harness.drainLinks()
+                let link = try #require(try await harness.store.link(site: harness.site.apiKey, siteUID: "retry-1"))
+                #expect(link.status == .linked)
+                #expect(link.attempts >= 2)
+                #expect(try await harness.emulatorControl.user(uid: "retry-1").siteUID == "retry-1")
+
+                _ = try await harness.emulatorControl.injectFault(EmulatorFault(method: "socialize.setUID", errorCode: 400_006, count: 1))
+                try await client.execute(
+                    uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": doomed, "siteUID": "refused-1", "via": "setUID"])
+                ) { #expect($0.status == .accepted) }
+                try await harness.drainLinks()
+                try await client.execute(uri: "/v1/links?status=failed", method: .get, headers: headers(writer)) { response in
+                    let links = try #require(try jsonObject(response.body)["links"] as? [[String: Any]])
+                    #expect(links.count == 1)
+                    #expect(links.first?["lastErrorCode"] as? Int == 400_006)
+                    #expect(links.first?["siteUID"] as? String == "refused-1")
+                }
+                // Its sessions stay where they were.
+                #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: doomed).count == 1)
+            }
+        }
+    }
+
+    @Test("linking on an accounts (RaaS) site is refused unless the site allows it, with the reason")
+    func accountsSite() async throws {
+        try await VaultHarness.with(configure: { settings in settings.sites[0].accounts.accountsAPI = true }) { harness in
+            let uid = try await storedUser(harness)
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": "raas-1"])) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(errorCode(response.body) == "rename_not_allowed")
+                    #expect(String(buffer: response.body).contains("merges"))
+                }
+            }
+            #expect(try await harness.count("account_links") == 0)
+            try await harness.withApplication({ settings in settings.sites[0].accounts.allowRenameOnAccountsSite = true }) { app in
+                try await app.routerOnly.test(.router) { client in
+                    try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": "raas-1"])) {
+                        #expect($0.status == .accepted)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("links are listed by status and paged, scoped to the key's sites; DELETE forgets a link and is audited")
+    func listAndForget() async throws {
+        try await VaultHarness.with { harness in
+            let writer = try await harness.accessKey([.linksWrite])
+            let reader = try await harness.accessKey([.linksRead])
+            let foreign = try await harness.accessKey([.linksRead, .linksWrite], sites: .only(["3_someone_else"]))
+            var collected: [String] = []
+            for _ in 0..<5 { collected.append(try await harness.login(provider: "facebook").uid) }
+            let uids = collected
+            try await harness.application().test(.router) { client in
+                for (index, uid) in uids.enumerated() {
+                    try await client.execute(uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": "page-\(index)"])) {
+                        #expect($0.status == .accepted)
+                    }
+                }
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let uri = "/v1/links?status=pending&limit=2" + (cursor.map { "&after=\($0)" } ?? "")
+                    try await client.execute(uri: uri, method: .get, headers: headers(reader)) { response in
+                        #expect(response.status == .ok)
+                        let object = try jsonObject(response.body)
+                        seen += ((object["links"] as? [[String: Any]]) ?? []).compactMap { $0["siteUID"] as? String }
+                        cursor = object["nextCursor"] as? String
+                    }
+                } while cursor != nil
+                #expect(Set(seen) == Set((0..<5).map { "page-\($0)" }))
+                #expect(seen.count == 5)
+                try await client.execute(uri: "/v1/links?status=linked", method: .get, headers: headers(reader)) { response in
+                    let links = try jsonObject(response.body)["links"] as? [Any]
+                    #expect(links?.isEmpty == true)
+                }
+                try await client.execute(uri: "/v1/links?status=bogus", method: .get, headers: headers(reader)) { #expect($0.status == .badRequest) }
+                try await client.execute(uri: "/v1/links?after=garbage", method: .get, headers: headers(reader)) { #expect($0.status == .badRequest) }
+                try await client.execute(uri: "/v1/links/page-0", method: .get, headers: headers(foreign)) { #expect($0.status == .forbidden) }
+                try await client.execute(uri: "/v1/links", method: .get, headers: headers(foreign)) { response in
+                    let links = try jsonObject(response.body)["links"] as? [Any]
+                    #expect(links?.isEmpty == true)
+                }
+                try await client.execute(uri: "/v1/links/page-0", method: .delete, headers: headers(reader)) { #expect($0.status == .forbidden) }
+                try await client.execute(uri: "/v1/links/page-0", method: .delete, headers: headers(writer)) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/v1/links/page-0", method: .get, headers: headers(reader)) {
+                    #expect($0.status == .notFound)
+                    #expect(errorCode($0.body) == "link_not_found")
+                }
+                try await client.execute(uri: "/v1/links/page-0", method: .delete, headers: headers(writer)) { #expect($0.status == .notFound) }
+            }
+            let forgets = try await harness.store.recentAudit(limit: 50).filter { $0.action == "link.forget" }
+            #expect(forgets.count == 1)
+            #expect(forgets.first?.uid == uids[0])
+        }
+    }
+}
