@@ -15,6 +15,8 @@ public protocol GigyaAccountDirectory: Sendable {
     func notifyRegistration(uid: String, siteUID: String) async throws(GigyaCallError)
     /// `socialize.getUserInfo` for a Gigya UID or a linked site UID.
     func getUserInfo(uid: String) async throws(GigyaCallError) -> GigyaUserInfo
+    /// `accounts.search` on an accounts (RaaS) site: one page (docs/gigya-protocol.md §13).
+    func searchAccounts(_ request: GigyaAccountSearch) async throws(GigyaCallError) -> GigyaAccountPage
 }
 
 /// Every Gigya REST call session-vault makes; tools use it whole, the domain depends on the capabilities it needs.

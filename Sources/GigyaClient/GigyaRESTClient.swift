@@ -97,6 +97,14 @@ public final class GigyaRESTClient: GigyaAPI {
         return info
     }
 
+    public func searchAccounts(_ request: GigyaAccountSearch) async throws(GigyaCallError) -> GigyaAccountPage {
+        let body = try await call(method: "accounts.search", params: request.params)
+        guard let page = GigyaAccountPage(response: body) else {
+            throw .invalidResponse("accounts.search answered without results")
+        }
+        return page
+    }
+
     public func call(method: String, params: [String: String]) async throws(GigyaCallError) -> GigyaJSON {
         let (status, body) = try await exchange(method: method, params: params)
         guard status.code.disposition == .success else {

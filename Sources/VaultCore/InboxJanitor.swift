@@ -8,6 +8,9 @@ public import VaultStore
 /// concurrent purges are harmless.
 public struct InboxJanitor: Service {
     private let inbox: any EventInbox
+    /// Gigya's account events, purged after the same retention (Gigya re-delivers for about an hour: ids seen within the
+    /// retention are still recognised as duplicates).
+    private let accountEvents: (any AccountEventRepository)?
     private let interval: Duration
     private let retention: Duration
     private let batchSize: Int
@@ -16,8 +19,12 @@ public struct InboxJanitor: Service {
     /// - Parameters:
     ///   - retention: how long finished events are kept (for `GET /v1/login-callbacks/{id}` and investigations).
     ///   - batchSize: events deleted per statement, so a large purge never holds many row locks at once.
-    public init(inbox: any EventInbox, interval: Duration = .seconds(300), retention: Duration = .seconds(7 * 86_400), batchSize: Int = 1000, logger: Logger) {
+    public init(
+        inbox: any EventInbox, accountEvents: (any AccountEventRepository)? = nil, interval: Duration = .seconds(300),
+        retention: Duration = .seconds(7 * 86_400), batchSize: Int = 1000, logger: Logger
+    ) {
         self.inbox = inbox
+        self.accountEvents = accountEvents
         self.interval = interval
         self.retention = retention
         self.batchSize = batchSize
@@ -35,6 +42,7 @@ public struct InboxJanitor: Service {
     public struct Purged: Sendable, Equatable {
         public var replayKeys: Int
         public var finishedEvents: Int
+        public var accountEvents = 0
     }
 
     /// One purge of every replay key expired by `now` and every event finished before `now - retention`; failures are
@@ -48,6 +56,11 @@ public struct InboxJanitor: Service {
             while !Task.isShuttingDownGracefully {
                 let deleted = try await inbox.purgeFinishedEvents(before: cutoff, limit: batchSize)
                 purged.finishedEvents += deleted
+                if deleted < batchSize { break }
+            }
+            while let accountEvents, !Task.isShuttingDownGracefully {
+                let deleted = try await accountEvents.purgeFinishedAccountEvents(before: cutoff, limit: batchSize)
+                purged.accountEvents += deleted
                 if deleted < batchSize { break }
             }
             if purged.replayKeys > 0 || purged.finishedEvents > 0 {

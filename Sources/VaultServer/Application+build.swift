@@ -114,7 +114,7 @@ public func buildApplication(
         services.append(AfterStartupChecks(gate: gate, service: vault.makeLinkWorker(settings: settings.worker, logger: logger)))
         services.append(AfterStartupChecks(gate: gate, service: vault.makeAccountEventWorker(settings: settings.worker, logger: logger)))
     }
-    services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, retention: settings.eventRetention, logger: logger)))
+    services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, accountEvents: vault.store, retention: settings.eventRetention, logger: logger)))
     services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
     var metricsResponder: RouterResponder<VaultRequestContext>?
     if let port = settings.metrics.port {
@@ -165,6 +165,7 @@ func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
     SessionsController(service: vault.sessions, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     LinksController(links: vault.links, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     WebhooksController(intake: vault.accountEvents).addRoutes(to: router)
+    AdminAPIController(store: vault.store, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
     ops.addHealthRoutes(to: router)
     if vault.settings.metrics.port == nil {

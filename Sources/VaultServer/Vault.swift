@@ -112,6 +112,11 @@ public struct Vault: Sendable {
         LinkWorker(store: store, sites: sites, settings: settings, logger: logger)
     }
 
+    /// A reconciler over this store and sites; repairs send links through a link worker of its own.
+    public func makeReconciler(logger: Logger, settings reconcilerSettings: Reconciler.Settings = Reconciler.Settings()) -> Reconciler {
+        Reconciler(store: store, linkWorker: makeLinkWorker(settings: settings.worker, logger: logger), settings: reconcilerSettings, logger: logger)
+    }
+
     /// The worker that acts on Gigya's account events; the application registers one with `settings.worker`.
     public func makeAccountEventWorker(settings: WorkerSettings, logger: Logger) -> AccountEventWorker {
         AccountEventWorker(events: store, lifecycle: store, sessions: sessions, sites: sites, settings: settings, logger: logger)

@@ -200,7 +200,7 @@ extension PostgresVaultStore {
             let rows = try await connection.query(
                 """
                 UPDATE account_links SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
-                WHERE id = \(id) AND status IN ('failed', 'pending')
+                WHERE id = \(id) AND status IN ('failed', 'pending', 'linked')
                 RETURNING id
                 """, logger: logger
             ).collect()

@@ -95,7 +95,8 @@ public protocol LinkRepository: Sendable {
     /// Records one attempt's outcome if `worker` still holds the lease; a success also moves the user's data from the
     /// Gigya UID to the site UID, in the same transaction.
     func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?)
-    /// Puts a failed (or waiting) link back to be sent now, with a fresh attempt budget; false when it is not failed or pending.
+    /// Puts a failed, waiting or linked link back to be sent now, with a fresh attempt budget (reconciliation's repair);
+    /// false when a worker holds it.
     func retryLink(id: UUID, audit: AuditEntry) async throws -> Bool
     /// Links by status.
     func linkCounts() async throws -> [LinkStatus: Int]

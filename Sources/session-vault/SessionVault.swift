@@ -15,6 +15,7 @@ struct SessionVault: AsyncParsableCommand {
             GigyaCommand.self,
             EmulatorCommand.self,
             DemoCommand.self,
+            AdminCommand.self,
             BenchCommand.self,
         ]
     )
