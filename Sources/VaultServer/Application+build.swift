@@ -124,13 +124,15 @@ public func buildApplication(
             Application(responder: responder, configuration: ApplicationConfiguration(address: .hostname(settings.metrics.host, port: port)), logger: logger)
         )
     }
+    let adminJobs = AdminJobs(reconciler: vault.makeReconciler(logger: logger), logger: logger)
+    services.append(adminJobs)
     if let keys = vault.idTokens.keys {
         let refresher = JWTKeyRefresher(cache: keys, interval: settings.jwtKeys.refreshCheckInterval, fetchAtStart: settings.jwtKeys.fetchAtStart)
         services.append(refresher)
     }
     return VaultApplication(
         vault: vault,
-        responder: buildRouter(vault).buildResponder(),
+        responder: try buildRouter(vault, adminJobs: adminJobs, logger: logger).buildResponder(),
         configuration: ApplicationConfiguration(
             address: .hostname(settings.host, port: settings.port),
             serverName: "session-vault",
@@ -152,7 +154,7 @@ public func buildApplication(
 }
 
 /// The routes of session-vault; no `/_emulator` route ever lives here.
-func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
+func buildRouter(_ vault: Vault, adminJobs: AdminJobs, logger: Logger) throws -> Router<VaultRequestContext> {
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: ErrorMappingMiddleware())
@@ -166,6 +168,7 @@ func buildRouter(_ vault: Vault) -> Router<VaultRequestContext> {
     LinksController(links: vault.links, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     WebhooksController(intake: vault.accountEvents).addRoutes(to: router)
     AdminAPIController(store: vault.store, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
+    AdminController(vault: vault, jobs: adminJobs, library: try AdminTemplates.library(), logger: logger).addRoutes(to: router)
     let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
     ops.addHealthRoutes(to: router)
     if vault.settings.metrics.port == nil {

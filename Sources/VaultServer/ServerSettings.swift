@@ -89,6 +89,16 @@ public enum SettingsError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// The admin page: how long a sign-in lasts, and whether its cookie is marked Secure.
+public struct AdminSettings: Sendable, Equatable {
+    /// Minutes until a signed-in admin must sign in again.
+    public var sessionMinutes = 60
+    /// Always mark the session cookie Secure (set it when session-vault is reached over TLS).
+    public var secureCookie = false
+
+    public init() {}
+}
+
 /// The HTTP server's limits: slow or idle clients cannot hold connections, and the open connections are capped.
 public struct HTTPLimits: Sendable, Equatable {
     /// A connection with no request in progress is closed after this long (also bounds a half-sent request head).
@@ -97,6 +107,9 @@ public struct HTTPLimits: Sendable, Equatable {
     public var readTimeout: Duration = .seconds(30)
     /// At most this many connections are open at once; further ones wait in the listen backlog.
     public var maxConnections: Int = 1024
+    /// Believe `X-Forwarded-Proto: https` from the proxy in front (only behind a TLS-terminating proxy you control): the
+    /// admin cookie is then marked Secure.
+    public var trustForwardedProto = false
 
     public init() {}
 }
@@ -174,6 +187,8 @@ public struct ServerSettings: Sendable {
         set { intake.maxEventsPerLogin = newValue }
     }
     public var http = HTTPLimits()
+    /// The admin page's sessions.
+    public var admin = AdminSettings()
     public var metrics = MetricsExposure()
     public var migrateOnStart = false
     public var sqlDirectory: String?
@@ -248,6 +263,8 @@ public struct ServerSettings: Sendable {
         settings.maxEventsPerLogin = config.int(forKey: "intake.maxEventsPerLogin", default: settings.maxEventsPerLogin)
         guard (1...64).contains(settings.maxEventsPerLogin) else { throw .invalid(key: "intake.maxEventsPerLogin", reason: "must be 1-64") }
         settings.http = try loadHTTPLimits(from: config)
+        settings.admin.sessionMinutes = try bounded(config, "admin.sessionMinutes", 60, 5...1440)
+        settings.admin.secureCookie = config.bool(forKey: "admin.secureCookie", default: false)
         settings.metrics.requireKey = config.bool(forKey: "metrics.requireKey", default: false)
         settings.metrics.port = config.int(forKey: "metrics.port")
         settings.metrics.host = config.string(forKey: "metrics.host", default: settings.metrics.host)
@@ -321,6 +338,7 @@ public struct ServerSettings: Sendable {
         guard (1...600).contains(read) else { throw .invalid(key: "http.readTimeoutSeconds", reason: "must be 1-600") }
         limits.maxConnections = config.int(forKey: "http.maxConnections", default: limits.maxConnections)
         guard (1...100_000).contains(limits.maxConnections) else { throw .invalid(key: "http.maxConnections", reason: "must be 1-100000") }
+        limits.trustForwardedProto = config.bool(forKey: "http.trustForwardedProto", default: false)
         limits.idleTimeout = .seconds(idle)
         limits.readTimeout = .seconds(read)
         return limits

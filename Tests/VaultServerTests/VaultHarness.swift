@@ -187,6 +187,8 @@ struct VaultHarness {
         case "login_result_budget": query = "SELECT count(*)::int FROM login_result_budget"
         case "account_links": query = "SELECT count(*)::int FROM account_links"
         case "account_events": query = "SELECT count(*)::int FROM account_events"
+        case "admin_sessions": query = "SELECT count(*)::int FROM admin_sessions"
+        case "reconciliation_runs": query = "SELECT count(*)::int FROM reconciliation_runs"
         default: throw HarnessError.unknownTable(table)
         }
         for try await value in try await database.client.query(query, logger: logger).decode(Int.self) { return value }

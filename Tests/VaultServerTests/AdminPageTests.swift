@@ -1,0 +1,172 @@
+import Foundation
+import GigyaEmulator
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import Testing
+import VaultCore
+import VaultServer
+import VaultStore
+
+/// The admin page at router level: sign-in, cookie, CSRF, headers, expiry. The browser tests drive it for real.
+@Suite("Admin page")
+struct AdminPageTests {
+    static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+    /// Signs in with `key`; returns the session cookie's value and the Set-Cookie header.
+    static func signIn(_ client: some TestClientProtocol, key: String) async throws -> (cookie: String, header: String) {
+        try await client.execute(uri: "/admin/sign-in", method: .post, headers: form, body: ByteBuffer(string: "key=\(key)")) { response in
+            #expect(response.status == .seeOther)
+            #expect(response.headers[.location] == "/admin")
+            let header = try #require(response.headers[.setCookie])
+            let value = String(header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)[1])
+            return (value, header)
+        }
+    }
+
+    static func csrf(_ html: String) -> String? {
+        guard let range = html.range(of: "name=\"csrf\" value=\"") else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    static func page(_ client: some TestClientProtocol, _ uri: String, cookie: String) async throws -> (HTTPResponse.Status, String, HTTPFields) {
+        try await client.execute(uri: uri, method: .get, headers: [.cookie: "sv_admin=\(cookie)"]) { ($0.status, String(buffer: $0.body), $0.headers) }
+    }
+
+    @Test("signing in takes an admin key only, and sets an HttpOnly, SameSite=Strict cookie scoped to /admin that expires")
+    func signIn() async throws {
+        try await VaultHarness.with { harness in
+            let admin = try await harness.accessKey([.admin])
+            let reader = try await harness.accessKey([.sessionsRead])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/admin", method: .get) { response in
+                    #expect(response.status == .seeOther)
+                    #expect(response.headers[.location] == "/admin/sign-in")
+                }
+                for key in [reader, "svk_nope_nope", ""] {
+                    try await client.execute(uri: "/admin/sign-in", method: .post, headers: Self.form, body: ByteBuffer(string: "key=\(key)")) { response in
+                        #expect(response.status == .unauthorized)
+                        #expect(response.headers[.setCookie] == nil)
+                        #expect(String(buffer: response.body).contains("admin scope"))
+                    }
+                }
+                let (cookie, header) = try await Self.signIn(client, key: admin)
+                #expect(header.contains("HttpOnly") && header.contains("SameSite=Strict") && header.contains("Path=/admin"))
+                #expect(header.contains("Max-Age=3600"))
+                #expect(!header.contains("Secure"))
+                #expect(!header.contains(admin))
+                let (status, html, headers) = try await Self.page(client, "/admin", cookie: cookie)
+                #expect(status == .ok)
+                #expect(html.contains("Overview"))
+                let policy = try #require(headers[HTTPField.Name("Content-Security-Policy")!])
+                #expect(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'") && policy.contains("form-action 'self'"))
+                #expect(headers[.cacheControl] == "no-store")
+                #expect(!html.lowercased().contains("<script"))
+            }
+            #expect(try await harness.store.recentAudit(limit: 10).contains { $0.action == "admin.sign_in" })
+        }
+    }
+
+    @Test("behind TLS the cookie is Secure")
+    func secureCookie() async throws {
+        try await VaultHarness.with(configure: { $0.admin.secureCookie = true }) { harness in
+            let admin = try await harness.accessKey([.admin])
+            try await harness.application().test(.router) { client in
+                let (_, header) = try await Self.signIn(client, key: admin)
+                #expect(header.contains("; Secure"))
+            }
+        }
+    }
+
+    @Test("every form needs the session's CSRF token; an expired session or a revoked key signs the admin out")
+    func csrfAndExpiry() async throws {
+        try await VaultHarness.with { harness in
+            let admin = try await harness.accessKey([.admin], name: "page-admin")
+            try await harness.application().test(.router) { client in
+                let (cookie, _) = try await Self.signIn(client, key: admin)
+                let (_, html, _) = try await Self.page(client, "/admin", cookie: cookie)
+                let token = try #require(Self.csrf(html))
+                var headers = Self.form
+                headers[.cookie] = "sv_admin=\(cookie)"
+                for body in ["id=\(UUID())", "id=\(UUID())&csrf=wrong", "id=\(UUID())&csrf="] {
+                    try await client.execute(uri: "/admin/events/requeue", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                        #expect(response.status == .forbidden)
+                    }
+                }
+                // The right token passes the check (and the unknown event is refused for what it is).
+                try await client.execute(
+                    uri: "/admin/events/requeue", method: .post, headers: headers, body: ByteBuffer(string: "id=\(UUID())&csrf=\(token)")
+                ) { #expect($0.status == .conflict) }
+                // Another session's token is no good either.
+                let (other, _) = try await Self.signIn(client, key: admin)
+                var otherHeaders = Self.form
+                otherHeaders[.cookie] = "sv_admin=\(other)"
+                try await client.execute(
+                    uri: "/admin/events/requeue", method: .post, headers: otherHeaders, body: ByteBuffer(string: "id=\(UUID())&csrf=\(token)")
+                ) { #expect($0.status == .forbidden) }
+
+                _ = try await harness.scalar("WITH x AS (UPDATE admin_sessions SET expires_at = now() - interval '1 second' RETURNING 1) SELECT count(*)::int FROM x")
+                #expect(try await Self.page(client, "/admin", cookie: cookie).0 == .seeOther)
+                let (fresh, _) = try await Self.signIn(client, key: admin)
+                #expect(try await Self.page(client, "/admin", cookie: fresh).0 == .ok)
+                #expect(try await harness.store.revokeKey(nameOrID: "page-admin"))
+                #expect(try await Self.page(client, "/admin", cookie: fresh).0 == .seeOther)
+            }
+        }
+    }
+
+    @Test("signing out ends the session on the server and clears the cookie")
+    func signOut() async throws {
+        try await VaultHarness.with { harness in
+            let admin = try await harness.accessKey([.admin])
+            try await harness.application().test(.router) { client in
+                let (cookie, _) = try await Self.signIn(client, key: admin)
+                let (_, html, _) = try await Self.page(client, "/admin", cookie: cookie)
+                var headers = Self.form
+                headers[.cookie] = "sv_admin=\(cookie)"
+                try await client.execute(
+                    uri: "/admin/sign-out", method: .post, headers: headers, body: ByteBuffer(string: "csrf=\(try #require(Self.csrf(html)))")
+                ) { response in
+                    #expect(response.status == .seeOther)
+                    #expect(response.headers[.location] == "/admin/sign-in")
+                    #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
+                }
+                #expect(try await Self.page(client, "/admin", cookie: cookie).0 == .seeOther)
+                #expect(try await harness.count("admin_sessions") == 0)
+            }
+        }
+    }
+
+    @Test("the user, failed-events, reconciliation and audit pages render, and none shows a stored token")
+    func pagesShowNoTokens() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login(provider: "facebook")
+            _ = try await harness.vault.intake.accept(login)
+            try await harness.drain()
+            let stored = try #require(try await harness.store.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook"))
+            let secrets = [stored.authToken, stored.tokenSecret, stored.sessionHandle].compactMap { $0 }
+            #expect(secrets.count == 3)
+            let admin = try await harness.accessKey([.admin])
+            try await harness.application().test(.router) { client in
+                let (cookie, _) = try await Self.signIn(client, key: admin)
+                for uri in [
+                    "/admin", "/admin/users?q=\(login.uid)", "/admin/users/delete?uid=\(login.uid)", "/admin/users/refresh?uid=\(login.uid)&provider=facebook",
+                    "/admin/events/failed", "/admin/reconciliation", "/admin/reconciliation/repair", "/admin/audit", "/admin/audit?uid=\(login.uid)",
+                ] {
+                    let (status, html, _) = try await Self.page(client, uri, cookie: cookie)
+                    #expect(status == .ok, "\(uri)")
+                    for secret in secrets { #expect(!html.contains(secret), "\(uri) shows a token") }
+                    #expect(!html.lowercased().contains("<script"), "\(uri)")
+                }
+                let (_, user, _) = try await Self.page(client, "/admin/users?q=\(login.uid)", cookie: cookie)
+                #expect(user.contains("facebook"))
+                #expect(user.contains(stored.providerUID ?? "-"))
+                // Markup in a query is escaped, never interpreted.
+                let (_, escaped, _) = try await Self.page(client, "/admin/users?q=%3Cb%3Ebold%3C%2Fb%3E", cookie: cookie)
+                #expect(escaped.contains("&lt;b&gt;bold") && !escaped.contains("<b>bold"))
+            }
+        }
+    }
+}
