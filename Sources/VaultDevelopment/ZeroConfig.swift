@@ -1,7 +1,9 @@
 import Foundation
+import GigyaEmulator
 import LocalPostgres
 public import Logging
 import Hummingbird
+import VaultCore
 public import VaultServer
 
 /// Zero-config mode: what `serve` and the operator commands do when nothing production-like is configured.
@@ -49,6 +51,14 @@ public enum ZeroConfig {
         settings.databaseURL = try await EmbeddedPostgres(dataDirectory: state.postgresData, logger: logger, password: state.savedPostgresPassword())
             .start().url(database: "postgres")
         if settings.dataKeys == nil { settings.dataKeys = state.savedDataKeys() }
+        // The demo site, at the emulator the running `serve` started: what `admin reconcile` asks.
+        if settings.sites.isEmpty, let demo = state.loadDemoState(), let data = FileManager.default.contents(atPath: state.emulatorSite),
+            let site = try? JSONDecoder().decode(EmulatorSite.self, from: data)
+        {
+            settings.sites = [
+                SiteSettings(apiKey: site.apiKey, secret: site.partnerSecret, apiDomain: "us1.gigya.com", baseURL: demo.emulatorURL, loginVerification: .both)
+            ]
+        }
         return (settings, "the zero-config database under \(state.postgresData)")
     }
 }
