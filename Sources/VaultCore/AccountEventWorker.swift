@@ -14,6 +14,7 @@ public struct AccountEventWorker: Service {
     private let sites: SiteDirectory
     private let settings: WorkerSettings
     private let workerID: String
+    private let metrics: VaultMetrics
     private let logger: Logger
 
     /// The actor every change made for an account event is audited under.
@@ -21,9 +22,10 @@ public struct AccountEventWorker: Service {
 
     public init(
         events: any AccountEventRepository, lifecycle: any AccountLifecycleStore, sessions: SessionService, sites: SiteDirectory,
-        settings: WorkerSettings, logger: Logger
+        settings: WorkerSettings, metrics: VaultMetrics = .discarding, logger: Logger
     ) {
         self.events = events
+        self.metrics = metrics
         self.lifecycle = lifecycle
         self.sessions = sessions
         self.sites = sites
@@ -68,7 +70,18 @@ public struct AccountEventWorker: Service {
         }
         do {
             let recorded = try await withDeadline(settings.storeDeadline) { [events] in try await events.finishAccountEvent(outcome, worker: worker) }
-            if !recorded { logger.notice("the account event's lease was lost; another worker owns it now") }
+            if recorded {
+                let name: String =
+                    switch outcome {
+                    case .processed: "processed"
+                    case .ignored: "ignored"
+                    case .failed: "failed"
+                    case .retry: "retry"
+                    }
+                metrics.accountEventFinished(type: event.type, outcome: name)
+            } else {
+                logger.notice("the account event's lease was lost; another worker owns it now")
+            }
         } catch {
             logger.warning("recording an account event's outcome failed; it is redone when its lease runs out (every action is idempotent)")
         }

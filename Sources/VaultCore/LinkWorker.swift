@@ -12,10 +12,12 @@ public struct LinkWorker: Service {
     private let sites: SiteDirectory
     private let settings: WorkerSettings
     private let workerID: String
+    private let metrics: VaultMetrics
     private let logger: Logger
 
-    public init(store: any LinkRepository, sites: SiteDirectory, settings: WorkerSettings, logger: Logger) {
+    public init(store: any LinkRepository, sites: SiteDirectory, settings: WorkerSettings, metrics: VaultMetrics = .discarding, logger: Logger) {
         self.store = store
+        self.metrics = metrics
         self.sites = sites
         self.settings = settings
         self.logger = logger
@@ -46,6 +48,13 @@ public struct LinkWorker: Service {
         let outcome = await attempt(link, logger: logger)
         do {
             let (recorded, moved) = try await withDeadline(settings.storeDeadline) { [store] in try await store.finishLink(outcome, worker: worker) }
+            if recorded {
+                switch outcome {
+                case .linked: metrics.linkFinished(outcome: "linked")
+                case .failed: metrics.linkFinished(outcome: "failed")
+                case .retry: metrics.linkFinished(outcome: "retry")
+                }
+            }
             if !recorded {
                 logger.notice("the link's lease was lost before its outcome was recorded; another worker owns it now")
             } else if let moved {

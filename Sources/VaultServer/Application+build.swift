@@ -166,7 +166,7 @@ func buildRouter(_ vault: Vault, adminJobs: AdminJobs, logger: Logger) throws ->
         .addRoutes(to: router, authenticator: authenticator)
     SessionsController(service: vault.sessions, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     LinksController(links: vault.links, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
-    WebhooksController(intake: vault.accountEvents).addRoutes(to: router)
+    WebhooksController(intake: vault.accountEvents, metrics: vault.metrics).addRoutes(to: router)
     AdminAPIController(store: vault.store, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     AdminController(vault: vault, jobs: adminJobs, library: try AdminTemplates.library(), logger: logger).addRoutes(to: router)
     let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)

@@ -109,7 +109,7 @@ public struct Vault: Sendable {
 
     /// The worker that sends links to Gigya; the application registers one with `settings.worker`.
     public func makeLinkWorker(settings: WorkerSettings, logger: Logger) -> LinkWorker {
-        LinkWorker(store: store, sites: sites, settings: settings, logger: logger)
+        LinkWorker(store: store, sites: sites, settings: settings, metrics: metrics, logger: logger)
     }
 
     /// A reconciler over this store and sites; repairs send links through a link worker of its own.
@@ -119,7 +119,7 @@ public struct Vault: Sendable {
 
     /// The worker that acts on Gigya's account events; the application registers one with `settings.worker`.
     public func makeAccountEventWorker(settings: WorkerSettings, logger: Logger) -> AccountEventWorker {
-        AccountEventWorker(events: store, lifecycle: store, sessions: sessions, sites: sites, settings: settings, logger: logger)
+        AccountEventWorker(events: store, lifecycle: store, sessions: sessions, sites: sites, settings: settings, metrics: metrics, logger: logger)
     }
 
     /// Whether the database answers, the schema is current and intake is not stuck (an intake transaction running for

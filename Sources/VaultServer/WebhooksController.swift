@@ -9,6 +9,7 @@ import VaultStore
 /// Gigya's account notifications: `POST /v1/webhooks/gigya`, authenticated by Gigya's signatures, not by an access key.
 struct WebhooksController: Sendable {
     let intake: AccountEventIntake
+    let metrics: VaultMetrics
 
     /// 500 events of a few hundred bytes each fit with room to spare.
     static let maxBodyBytes = 1 << 20
@@ -33,9 +34,11 @@ struct WebhooksController: Sendable {
         do {
             let receipt = try await intake.receive(
                 body: Array(buffer: body), hmac: request.headers[Self.hmacHeader], jwt: request.headers[Self.jwtHeader])
+            metrics.webhookNotification(outcome: "stored")
             context.logger.info("account notification stored", metadata: ["events": "\(receipt.received)", "new": "\(receipt.new)"])
             return try JSONResponse.make(receipt, status: .ok)
         } catch let error as AccountEventIntakeError {
+            metrics.webhookNotification(outcome: APIError(error).code)
             context.logger.notice("account notification refused", metadata: ["reason": "\(APIError(error).code)"])
             throw APIError(error)
         }
