@@ -8,6 +8,7 @@ enum EmulatedMethod: String, CaseIterable {
     case setAccountInfo = "accounts.setAccountInfo"
     case getJWTPublicKey = "accounts.getJWTPublicKey"
     case getJWT = "accounts.getJWT"
+    case search = "accounts.search"
 
     /// Method parameters that must be present and non-empty.
     var requiredParameters: [String] {
@@ -16,6 +17,8 @@ enum EmulatedMethod: String, CaseIterable {
         case .setUID, .notifyRegistration: ["UID", "siteUID"]
         case .getUserInfo, .getAccountInfo, .setAccountInfo: ["UID"]
         case .getJWTPublicKey: []
+        // `query` or `cursorId`: which one is checked by the method itself (docs/gigya-protocol.md §13).
+        case .search: []
         case .getJWT: ["targetUID"]
         }
     }

@@ -73,6 +73,42 @@ public struct EmulatorControlClient: Sendable {
         try await call(.POST, Self.userPath(uid, suffix: "/delete", apiKey: apiKey))
     }
 
+    /// `POST /_emulator/users`: creates many accounts at once, with provider sessions, without webhooks; all or none.
+    @discardableResult
+    public func createUsers(_ request: EmulatorNewUsersRequest) async throws(EmulatorControlError) -> [EmulatorUserState] {
+        try await call(.POST, "/_emulator/users", body: request)
+    }
+
+    /// `POST /_emulator/users`: creates `users` on the only site, or on `apiKey`'s.
+    @discardableResult
+    public func createUsers(_ users: [EmulatorNewUser], apiKey: String? = nil) async throws(EmulatorControlError) -> [EmulatorUserState] {
+        try await createUsers(EmulatorNewUsersRequest(apiKey: apiKey, users: users))
+    }
+
+    /// `POST /_emulator/users/{uid}/rename`: the account answers to `newUID` afterwards, as after setUID; `notify: false`
+    /// skips the `accountUidChanged` webhook, as if it never reached the receiver.
+    @discardableResult
+    public func renameUser(
+        uid: String, to newUID: String, notify: Bool = true, apiKey: String? = nil
+    ) async throws(EmulatorControlError) -> EmulatorUserState {
+        try await call(.POST, Self.userPath(uid, suffix: "/rename", apiKey: apiKey), body: EmulatorRenameRequest(newUid: newUID, notify: notify))
+    }
+
+    /// `POST /_emulator/users/{uid}/merge`: merges the account into the live account answering to `survivorUID`, as a
+    /// setUID onto that UID does; `notify: false` skips the `accountMerged` webhook.
+    @discardableResult
+    public func mergeUser(
+        uid: String, into survivorUID: String, notify: Bool = true, apiKey: String? = nil
+    ) async throws(EmulatorControlError) -> EmulatorMergeResult {
+        try await call(.POST, Self.userPath(uid, suffix: "/merge", apiKey: apiKey), body: EmulatorMergeRequest(into: survivorUID, notify: notify))
+    }
+
+    /// `POST /_emulator/users/{uid}/events`: sends an account event that changes nothing (`accountLoggedIn`, …) to the webhook.
+    @discardableResult
+    public func emitEvent(uid: String, type: String, apiKey: String? = nil) async throws(EmulatorControlError) -> EmulatorWebhookEvent {
+        try await call(.POST, Self.userPath(uid, suffix: "/events", apiKey: apiKey), body: EmulatorEventRequest(type: type))
+    }
+
     /// `GET /_emulator/faults`: the active faults.
     public func faults() async throws(EmulatorControlError) -> [EmulatorFault] {
         try await call(.GET, "/_emulator/faults")
@@ -98,6 +134,29 @@ public struct EmulatorControlClient: Sendable {
     /// `GET /_emulator/webhooks`: what happened to each webhook notification.
     public func webhookDeliveries() async throws(EmulatorControlError) -> [EmulatorWebhookDelivery] {
         try await call(.GET, "/_emulator/webhooks")
+    }
+
+    /// `GET /_emulator/webhooks/target`: where notifications go now.
+    public func webhookTarget() async throws(EmulatorControlError) -> EmulatorWebhookTarget {
+        try await call(.GET, "/_emulator/webhooks/target")
+    }
+
+    /// `POST /_emulator/webhooks/target`: where notifications go from the next attempt on; nil stops delivery.
+    @discardableResult
+    public func setWebhookTarget(_ url: String?) async throws(EmulatorControlError) -> EmulatorWebhookTarget {
+        try await call(.POST, "/_emulator/webhooks/target", body: EmulatorWebhookTarget(url: url))
+    }
+
+    /// `POST /_emulator/webhooks/redeliver`: a duplicate of a notification (the latest when `nonce` is nil) with the same
+    /// event ids; answers its new log entry.
+    @discardableResult
+    public func redeliverWebhook(nonce: String? = nil, sameBody: Bool = false) async throws(EmulatorControlError) -> EmulatorWebhookDelivery {
+        try await call(.POST, "/_emulator/webhooks/redeliver", body: EmulatorRedeliveryRequest(nonce: nonce, sameBody: sameBody ? true : nil))
+    }
+
+    /// `POST /_emulator/webhooks/sign`: the HMAC and JWT header values a notification with this exact body would carry.
+    public func signWebhook(_ request: EmulatorWebhookSignRequest) async throws(EmulatorControlError) -> EmulatorWebhookSignatures {
+        try await call(.POST, "/_emulator/webhooks/sign", body: request)
     }
 
     /// `GET /_emulator/stats`: how many REST calls of each method were answered, by outcome.
@@ -144,7 +203,8 @@ public struct EmulatorControlClient: Sendable {
         do {
             let response = try await httpClient.execute(request, timeout: TimeAmount(timeout))
             status = Int(response.status.code)
-            bytes = try await response.body.collect(upTo: 4 << 20)
+            // Bulk creation answers every account it made: 10,000 take about 6 MiB.
+            bytes = try await response.body.collect(upTo: 64 << 20)
         } catch {
             throw .transport(path: path, reason: String(describing: type(of: error)))
         }

@@ -85,6 +85,7 @@ extension EmulatorCore {
             }
             result.idToken = token
         }
+        webhooks.enqueue(type: "accountLoggedIn", apiKey: site.site.apiKey, uid: user.UID)
         logger.debug("emulated login", metadata: ["apiKey": "\(site.site.apiKey)", "provider": "\(body.provider)", "new": "\(isNew)"])
         return GigyaEmulator.jsonResponse(encoding: result)
     }
@@ -120,7 +121,7 @@ extension EmulatorCore {
         case .success(let user):
             guard let rotated = store.rotate(apiKey: user.apiKey, gigyaUID: user.gigyaUID, session: { self.freshSession(providerUID: $0.providerUID) })
             else {
-                return controlError(.unauthorizedUser, "the account is deleted", status: 409)
+                return controlError(.unauthorizedUser, "the account is deleted or merged", status: 409)
             }
             return GigyaEmulator.jsonResponse(encoding: rotated)
         case .failure(let failure):
@@ -132,15 +133,23 @@ extension EmulatorCore {
     func deleteUser(_ request: Request, context: EmulatorRequestContext) -> Response {
         switch controlUser(request, context: context) {
         case .success(let user):
-            guard let deleted = store.delete(apiKey: user.apiKey, gigyaUID: user.gigyaUID), let site = sites[user.apiKey] else {
-                return controlError(.unauthorizedUser, "the account is already deleted", status: 409)
+            guard let deleted = store.delete(apiKey: user.apiKey, gigyaUID: user.gigyaUID, now: clock.now()) else {
+                return controlError(.unauthorizedUser, "the account is already deleted or merged", status: 409)
             }
-            webhooks?.enqueueAccountDeleted(uid: deleted.UID, apiKey: deleted.apiKey, secret: site.partnerSecret, now: clock.now())
-            logger.info("account deleted", metadata: ["apiKey": "\(deleted.apiKey)", "webhook": "\(webhooks != nil)"])
+            webhooks.enqueue(type: "accountDeleted", apiKey: deleted.apiKey, uid: deleted.UID)
+            logger.info("account deleted", metadata: ["apiKey": "\(deleted.apiKey)"])
             return GigyaEmulator.jsonResponse(encoding: deleted)
         case .failure(let failure):
             return failure.response
         }
+    }
+
+    /// A JSON control body, or nil when it is absent, too large or not the expected JSON.
+    func decodeBody<Body: Decodable>(_ request: Request, as type: Body.Type, limit: Int = 1 << 20) async -> Body? {
+        guard let data = try? await request.body.collect(upTo: limit) else {
+            return nil
+        }
+        return try? JSONDecoder().decode(Body.self, from: Data(data.readableBytesView))
     }
 
     /// `POST /_emulator/faults`: one fault object or an array; answers with every active fault.

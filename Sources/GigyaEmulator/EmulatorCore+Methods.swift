@@ -1,5 +1,6 @@
 import Foundation
 import GigyaKit
+import Logging
 
 /// The emulated REST methods, each answering an authenticated call.
 extension EmulatorCore {
@@ -66,7 +67,8 @@ extension EmulatorCore {
         return .ok(fields)
     }
 
-    /// `socialize.setUID` and `socialize.notifyRegistration` (docs/gigya-protocol.md §3).
+    /// `socialize.setUID` and `socialize.notifyRegistration` (docs/gigya-protocol.md §3, §11): a rename, or a merge into
+    /// the live account whose UID `siteUID` is; either sends its webhook event.
     func setSiteUID(_ call: AuthenticatedCall, register: Bool) -> GigyaReply {
         let user: EmulatorUserState
         switch self.user(for: call) {
@@ -74,23 +76,50 @@ extension EmulatorCore {
         case .failure(let refusal): return refusal.reply
         }
         let siteUID = call.params["siteUID"]!
-        guard siteUID.utf8.allSatisfy({ $0 < 0x80 }) else {
-            return .error(.invalidParameterValue, "Invalid parameter value: siteUID must be ASCII")
-        }
-        guard siteUID.utf8.count <= 252 else {
-            return .error(.invalidParameterValue, "Invalid parameter value: siteUID is longer than 252 characters")
-        }
-        guard siteUID != user.gigyaUID else {
-            return .error(.invalidParameterValue, "Invalid parameter value: siteUID must be different than the Gigya UID")
+        if let problem = Self.siteUIDProblem(siteUID, gigyaUID: user.gigyaUID) {
+            return .error(.invalidParameterValue, "Invalid parameter value: \(problem)")
         }
         do {
-            guard try store.setSiteUID(apiKey: call.site.site.apiKey, uid: user.UID, siteUID: siteUID, register: register) != nil else {
-                return .error(.unauthorizedUser, "Unauthorized user")
-            }
+            let change = try store.changeUID(
+                apiKey: call.site.site.apiKey, gigyaUID: user.gigyaUID, target: siteUID, mode: .renameOrMerge, register: register, now: clock.now()
+            )
+            announce(change)
         } catch {
-            return .error(.invalidParameterValue, "Invalid parameter value: siteUID is already used by another user")
+            // The account was deleted or merged between the lookup and the change.
+            return .error(.unauthorizedUser, "Unauthorized user")
         }
         return .ok()
+    }
+
+    /// Why `siteUID` cannot be an account's new UID (docs/gigya-protocol.md §3), or nil.
+    static func siteUIDProblem(_ siteUID: String, gigyaUID: String) -> String? {
+        guard !siteUID.isEmpty else {
+            return "siteUID is empty"
+        }
+        guard siteUID.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return "siteUID must be ASCII"
+        }
+        guard siteUID.utf8.count <= 252 else {
+            return "siteUID is longer than 252 characters"
+        }
+        guard siteUID != gigyaUID else {
+            return "siteUID must be different than the Gigya UID"
+        }
+        return nil
+    }
+
+    /// Sends the webhook event of a UID change: `accountUidChanged` for a rename, `accountMerged` for a merge (§11, §12).
+    func announce(_ change: EmulatorStore.UIDChange) {
+        switch change {
+        case .unchanged:
+            break
+        case .renamed(let user, let from):
+            webhooks.enqueue(type: "accountUidChanged", apiKey: user.apiKey, uid: from, newUid: user.UID)
+            logger.info("account renamed", metadata: ["apiKey": "\(user.apiKey)"])
+        case .merged(let merged, let survivor):
+            webhooks.enqueue(type: "accountMerged", apiKey: survivor.apiKey, uid: merged.UID, newUid: survivor.UID)
+            logger.info("account merged", metadata: ["apiKey": "\(survivor.apiKey)"])
+        }
     }
 
     /// `socialize.getUserInfo`: the user object, enough for reconciliation.

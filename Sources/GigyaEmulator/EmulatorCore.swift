@@ -4,28 +4,38 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The shared engine behind every route: sites, state, faults, webhooks and the request checks.
 final class EmulatorCore: Sendable {
+    /// How often, at most, the accounts file is rewritten while changes keep coming.
+    static let accountsWriteInterval = Duration.milliseconds(200)
+
     let sites: [String: SiteKeys]
     let apiKeys: [String]
-    let store = EmulatorStore()
+    let store: EmulatorStore
     let faults = FaultInjector()
-    let jwtKeys = EmulatorJWTKeyRing()
+    let jwtKeys: EmulatorJWTKeyRing
     let ledger = CallLedger()
-    let webhooks: WebhookDispatcher?
+    let webhooks: WebhookDispatcher
+    /// Writes the accounts file, when one is configured.
+    let persister: AccountsPersister?
+    let cursors = SearchCursors()
     let clock: any WallClock
     let window: Int64
     let trustForwardedProto: Bool
     let logger: Logger
 
-    /// Decodes the sites' secrets; the sites must have passed `GigyaEmulator.validate`.
-    init(configuration: EmulatorConfiguration) throws(EmulatorSiteError) {
+    /// Decodes the sites' secrets and loads the accounts file, if any.
+    ///
+    /// Throws `EmulatorSiteError` for a site that cannot be served and `EmulatorAccountsFileError` for an accounts file
+    /// that exists but cannot be read or understood.
+    init(configuration: EmulatorConfiguration) throws {
         try GigyaEmulator.validate(configuration.sites)
         var sites: [String: SiteKeys] = [:]
         for site in configuration.sites {
             guard let secret = try? GigyaSecret(base64: site.partnerSecret), let cipher = try? TokenCipher(secret: secret) else {
-                throw .invalidSecret(apiKey: site.apiKey, userKey: nil)
+                throw EmulatorSiteError.invalidSecret(apiKey: site.apiKey, userKey: nil)
             }
             let userKeys = site.userKeys.compactMapValues { try? GigyaSecret(base64: $0) }
             sites[site.apiKey] = SiteKeys(site: site, partnerSecret: secret, cipher: cipher, userKeys: userKeys)
@@ -36,11 +46,40 @@ final class EmulatorCore: Sendable {
         self.window = configuration.requestWindowSeconds
         self.trustForwardedProto = configuration.trustForwardedProto
         self.logger = configuration.logger
-        self.webhooks = configuration.webhookURL.map {
-            WebhookDispatcher(
-                url: $0, retryDelays: configuration.webhookRetryDelays, timeout: configuration.webhookTimeout, logger: configuration.logger
-            )
+        if let path = configuration.accountsFile {
+            let file = EmulatorAccountsFile(path: path)
+            let snapshot = try file.load()
+            let persister = AccountsPersister(file: file, interval: Self.accountsWriteInterval, logger: configuration.logger)
+            let store = EmulatorStore(restoring: snapshot) { [weak persister] in
+                persister?.storeChanged()
+            }
+            persister.attach(store)
+            self.store = store
+            self.persister = persister
+            configuration.logger.info("accounts file loaded", metadata: ["path": "\(path)", "accounts": "\(snapshot?.users.count ?? 0)"])
+        } else {
+            self.store = EmulatorStore()
+            self.persister = nil
         }
+        let jwtKeys = EmulatorJWTKeyRing()
+        self.jwtKeys = jwtKeys
+        self.webhooks = WebhookDispatcher(
+            url: configuration.webhookURL,
+            signer: WebhookSigner(sites: sites, keys: jwtKeys),
+            clock: configuration.clock,
+            settings: .init(
+                retryDelays: configuration.webhookRetryDelays,
+                timeout: configuration.webhookTimeout,
+                batchWindow: configuration.webhookBatchWindow,
+                duplicateDeliveries: configuration.duplicateDeliveries
+            ),
+            logger: configuration.logger
+        )
+    }
+
+    /// The services the application runs beside its server: webhook delivery, and the accounts file's writer.
+    var services: [any Service] {
+        [webhooks] + (persister.map { [$0] } ?? [])
     }
 
     /// Answers `POST|GET /<namespace>.<method>`: parse, faults, request checks, then the method.
@@ -121,6 +160,7 @@ final class EmulatorCore: Sendable {
         case .setAccountInfo: reply = setAccountInfo(call)
         case .getJWT: reply = getJWT(call)
         case .getJWTPublicKey: reply = getJWTPublicKey(request, params: params)
+        case .search: reply = search(call)
         }
         return respond(reply)
     }

@@ -1,4 +1,4 @@
-public import GigyaKit
+import GigyaKit
 public import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -7,14 +7,24 @@ import ServiceLifecycle
 public enum GigyaEmulator {
     /// Builds the emulator as a Hummingbird application, to run in a `ServiceGroup` or with `runService()`.
     ///
-    /// `onListening` receives the bound port (useful with port 0). The sites must be valid (see `EmulatorSiteError`).
+    /// `onListening` receives the bound port (useful with port 0). Throws `EmulatorSiteError` for sites that cannot be
+    /// served and `EmulatorAccountsFileError` for an accounts file that exists but cannot be read or understood.
     public static func makeApplication(
         configuration: EmulatorConfiguration,
         host: String,
         port: Int,
         onListening: @escaping @Sendable (Int) async -> Void
-    ) throws(EmulatorSiteError) -> some ApplicationProtocol {
-        let core = try EmulatorCore(configuration: configuration)
+    ) throws -> some ApplicationProtocol {
+        makeApplication(core: try EmulatorCore(configuration: configuration), host: host, port: port, onListening: onListening)
+    }
+
+    /// Builds the application around an engine.
+    static func makeApplication(
+        core: EmulatorCore,
+        host: String,
+        port: Int,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
         let router = Router(context: EmulatorRequestContext.self)
         addRoutes(to: router, core: core)
         var app = Application(
@@ -23,11 +33,10 @@ public enum GigyaEmulator {
             onServerRunning: { channel in
                 await onListening(channel.localAddress?.port ?? port)
             },
-            logger: configuration.logger
+            logger: core.logger
         )
-        if let webhooks = core.webhooks {
-            app.addServices(webhooks)
-        }
+        // The server is shut down first (services stop in reverse order), so the accounts file's last write sees every change.
+        app.addServices(core.services)
         return app
     }
 
@@ -49,6 +58,18 @@ public enum GigyaEmulator {
         control.post("users/:uid/delete") { request, context in
             core.deleteUser(request, context: context)
         }
+        control.post("users") { request, context in
+            await core.createUsers(request, context: context)
+        }
+        control.post("users/:uid/rename") { request, context in
+            await core.renameUser(request, context: context)
+        }
+        control.post("users/:uid/merge") { request, context in
+            await core.mergeUser(request, context: context)
+        }
+        control.post("users/:uid/events") { request, context in
+            await core.emitEvent(request, context: context)
+        }
         control.get("faults") { _, _ in
             GigyaEmulator.jsonResponse(encoding: core.faults.list())
         }
@@ -66,7 +87,19 @@ public enum GigyaEmulator {
             try await core.rotateJWTKeys(request, context: context)
         }
         control.get("webhooks") { _, _ in
-            GigyaEmulator.jsonResponse(encoding: core.webhooks?.log() ?? [])
+            GigyaEmulator.jsonResponse(encoding: core.webhooks.log())
+        }
+        control.get("webhooks/target") { _, _ in
+            GigyaEmulator.jsonResponse(encoding: EmulatorWebhookTarget(url: core.webhooks.url))
+        }
+        control.post("webhooks/target") { request, context in
+            await core.setWebhookTarget(request, context: context)
+        }
+        control.post("webhooks/redeliver") { request, context in
+            await core.redeliverWebhook(request, context: context)
+        }
+        control.post("webhooks/sign") { request, context in
+            await core.signWebhook(request, context: context)
         }
         control.get("stats") { _, _ in
             GigyaEmulator.jsonResponse(encoding: core.ledger.snapshot())
@@ -93,8 +126,9 @@ public enum GigyaEmulator {
 
     /// Starts the emulator in-process and returns once it is listening (port 0 lets the OS choose).
     public static func start(configuration: EmulatorConfiguration, host: String = "127.0.0.1", port: Int = 0) async throws -> RunningEmulator {
+        let core = try EmulatorCore(configuration: configuration)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try makeApplication(configuration: configuration, host: host, port: port) { bound in
+        let app = makeApplication(core: core, host: host, port: port) { bound in
             portContinuation.yield(bound)
             portContinuation.finish()
         }
@@ -110,6 +144,8 @@ public enum GigyaEmulator {
             throw EmulatorStartError.stoppedBeforeListening
         }
         let printableHost = host.contains(":") ? "[\(host)]" : host
-        return RunningEmulator(baseURL: "http://\(printableHost):\(bound)", port: bound, sites: configuration.sites, group: group, task: task)
+        return RunningEmulator(
+            baseURL: "http://\(printableHost):\(bound)", port: bound, sites: configuration.sites, core: core, group: group, task: task
+        )
     }
 }

@@ -42,7 +42,9 @@ public struct DevelopmentStack: Sendable {
             site = GigyaEmulator.demoSite()
             try state.writePrivate(String(decoding: try JSONEncoder().encode(site), as: UTF8.self), to: state.emulatorSite)
         }
-        let emulator = try await GigyaEmulator.start(configuration: EmulatorConfiguration(sites: [site]), host: "127.0.0.1", port: 0)
+        let emulator = try await GigyaEmulator.start(
+            configuration: EmulatorConfiguration(sites: [site], accountsFile: state.emulatorAccounts), host: "127.0.0.1", port: 0
+        )
 
         return DevelopmentStack(
             state: state,

@@ -19,6 +19,8 @@ public struct StateDirectory: Sendable {
     public var dataKeys: String { "\(path)/data-keys" }
     /// The emulator's demo site with its partner secret (mode 0600), so tokens stay readable across restarts.
     public var emulatorSite: String { "\(path)/emulator-site.json" }
+    /// The emulator's accounts, sessions and site UIDs (mode 0600), so demo logins survive a restart.
+    public var emulatorAccounts: String { "\(path)/emulator-accounts.json" }
     /// What `demo login` reads (mode 0600).
     public var demoState: String { "\(path)/demo.json" }
 

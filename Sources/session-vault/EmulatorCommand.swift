@@ -22,8 +22,11 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "A JSON file holding [{\"apiKey\", \"partnerSecret\", \"dataCenter\"?, \"userKeys\"?}].")
     var sitesFile: String?
 
-    @Option(help: "Where accountDeleted notifications are POSTed.")
+    @Option(help: "Where account notifications (accountLoggedIn, accountUidChanged, accountMerged, accountDeleted) are POSTed.")
     var webhookURL: String?
+
+    @Option(help: "A JSON file keeping the accounts across restarts (created when missing, rewritten atomically, mode 0600).")
+    var accountsFile: String?
 
     @Option(help: "The allowed |now - timestamp| of signed requests, in seconds.")
     var windowSeconds: Int64 = 120
@@ -79,6 +82,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             webhookURL: webhookURL,
             requestWindowSeconds: windowSeconds,
             trustForwardedProto: trustForwardedProto,
+            accountsFile: accountsFile,
             logger: logger
         )
         let printableHost = host.contains(":") ? "[\(host)]" : host

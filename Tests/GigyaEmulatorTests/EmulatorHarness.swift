@@ -35,7 +35,12 @@ func withEmulator<T>(
     clock: any WallClock = ManualWallClock(1_700_000_000),
     webhookURL: String? = nil,
     webhookRetryDelays: [Duration] = [.milliseconds(50), .milliseconds(50)],
+    // Sub-second by default on purpose: the delivery tests then also prove fractions of a second survive into the HTTP timeout.
+    webhookTimeout: Duration = .milliseconds(900),
+    webhookBatchWindow: Duration = .milliseconds(50),
+    duplicateDeliveries: Bool = false,
     trustForwardedProto: Bool = false,
+    accountsFile: String? = nil,
     _ body: (RunningEmulator) async throws -> T
 ) async throws -> T {
     let configuration = EmulatorConfiguration(
@@ -43,9 +48,11 @@ func withEmulator<T>(
         webhookURL: webhookURL,
         clock: clock,
         webhookRetryDelays: webhookRetryDelays,
-        // Sub-second on purpose: the delivery tests then also prove fractions of a second survive into the HTTP timeout.
-        webhookTimeout: .milliseconds(900),
+        webhookTimeout: webhookTimeout,
+        webhookBatchWindow: webhookBatchWindow,
+        duplicateDeliveries: duplicateDeliveries,
         trustForwardedProto: trustForwardedProto,
+        accountsFile: accountsFile,
         logger: Logger(label: "emulator-test") { _ in SwiftLogNoOpLogHandler() }
     )
     let emulator = try await GigyaEmulator.start(configuration: configuration)
@@ -56,6 +63,25 @@ func withEmulator<T>(
     } catch {
         await emulator.stop()
         throw error
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
+func eventually(within seconds: Int = 5, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() {
+            return true
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+/// Runs blocking work (file system calls) on a thread of its own, so it never occupies Swift's cooperative pool.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }
 

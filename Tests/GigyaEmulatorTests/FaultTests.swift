@@ -2,14 +2,10 @@ import Foundation
 import GigyaEmulator
 import GigyaKit
 import NIOHTTP1
-import HTTPTypes
-import Hummingbird
-import HummingbirdTesting
-import Synchronization
 import Testing
 
-/// Faults on demand, and signed webhook delivery with retries.
-@Suite struct FaultAndWebhookTests {
+/// Faults on demand.
+@Suite struct FaultTests {
     /// Installs a fault written as raw JSON (to prove the route's own validation) and returns the HTTP answer.
     private func addRawFault(_ emulator: RunningEmulator, _ json: String) async throws -> HTTPAnswer {
         try await send(.POST, emulator.baseURL + "/_emulator/faults", body: json, contentType: "application/json")
@@ -66,48 +62,19 @@ import Testing
         }
     }
 
-    @Test func accountDeletedWebhookIsSignedAndRetriedAfterNon2xx() async throws {
-        /// What the receiver saw: raw bodies and signature headers.
-        let received = Mutex<[(body: [UInt8], signature: String?)]>([])
-        let router = Router()
-        router.post("hook") { request, _ -> HTTPResponse.Status in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            let count = received.withLock { seen in
-                seen.append((Array(body.readableBytesView), request.headers[HTTPField.Name("X-Gigya-Sig-Hmac-Sha1")!]))
-                return seen.count
-            }
-            return count == 1 ? .internalServerError : .ok
-        }
-        let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await receiver.test(.live) { client in
-            try await withEmulator(webhookURL: "http://127.0.0.1:\(client.port!)/hook") { emulator in
-                let user = try await emulator.control.login(EmulatorLoginRequest(provider: "facebook"))
-                #expect(try await emulator.control.deleteUser(uid: user.UID).deleted)
-                var deliveries: [EmulatorWebhookDelivery] = []
-                for _ in 0..<100 where deliveries.first?.delivered != true {
-                    try await Task.sleep(for: .milliseconds(20))
-                    deliveries = try await emulator.control.webhookDeliveries()
-                }
-                #expect(deliveries.first?.delivered == true)
-                #expect(deliveries.first?.attempts == 2)
-                let seen = received.withLock { $0 }
-                #expect(seen.count == 2)
-                let secret = try GigyaSecret(base64: testSecret)
-                for attempt in seen {
-                    #expect(secret.isValidSignature(try #require(attempt.signature), forBytes: attempt.body))
-                }
-                let payload = try #require(try JSONSerialization.jsonObject(with: Data(seen[0].body)) as? [String: Any])
-                let event = try #require((payload["events"] as? [[String: Any]])?.first)
-                #expect(event["type"] as? String == "accountDeleted")
-                #expect(event["version"] as? String == "2.0")
-                #expect(event["apiKey"] as? String == "3_TESTAPIKEY")
-                #expect((event["callId"] as? String)?.count == 32)
-                #expect((event["data"] as? [String: Any])?["uid"] as? String == user.UID)
-                #expect((event["data"] as? [String: Any])?["accountType"] as? String == "full")
-                #expect(payload["nonce"] as? String != nil)
-                #expect(payload["timestamp"] as? Int == 1_700_000_000)
-            }
+    @Test func faultsApplyToAccountsSearchAsRateLimits() async throws {
+        try await withEmulator { emulator in
+            try await emulator.control.createUsers([EmulatorNewUser(uid: "limited", provider: "google")])
+            try await emulator.control.injectFault(EmulatorFault(method: "accounts.search", errorCode: 403_048, count: 1))
+            let params = ["query": "SELECT UID FROM accounts"]
+            let limited = try await signedCall(emulator, "accounts.search", params)
+            #expect(limited.errorCode == 403_048)
+            let answered = try await signedCall(emulator, "accounts.search", params)
+            #expect(answered.errorCode == 0, "\(answered.json)")
+            #expect(answered.json["totalCount"] as? Int == 1)
+            let stats = try await emulator.control.stats()
+            #expect(stats.calls["accounts.search"]?.ok == 1)
+            #expect(stats.calls["accounts.search"]?.error == 1)
         }
     }
 }
