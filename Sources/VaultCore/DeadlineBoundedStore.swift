@@ -91,8 +91,12 @@ public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyReposi
         try await withDeadline(deadline) { [linkStore] in try await linkStore.finishLink(outcome, worker: worker) }
     }
 
-    public func retryLink(id: UUID, audit entry: AuditEntry) async throws -> Bool {
-        try await withDeadline(deadline) { [linkStore] in try await linkStore.retryLink(id: id, audit: entry) }
+    public func claimLink(id: UUID, worker: String, lease: Duration) async throws -> AccountLink? {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.claimLink(id: id, worker: worker, lease: lease) }
+    }
+
+    public func retryLink(id: UUID, expecting status: LinkStatus, audit entry: AuditEntry) async throws -> Bool {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.retryLink(id: id, expecting: status, audit: entry) }
     }
 
     public func linkCounts() async throws -> [LinkStatus: Int] {

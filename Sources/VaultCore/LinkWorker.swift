@@ -40,6 +40,14 @@ public struct LinkWorker: Service {
         return true
     }
 
+    /// Claims the link `id` if it is due and sends it, recording its outcome; false when it was not due.
+    @discardableResult
+    public func runOnce(linkID id: UUID, workerID: String) async -> Bool {
+        guard let link = try? await store.claimLink(id: id, worker: workerID, lease: settings.lease) else { return false }
+        await process(link, worker: workerID)
+        return true
+    }
+
     /// One attempt at one link, and its outcome recorded.
     func process(_ link: AccountLink, worker: String) async {
         var logger = logger
@@ -75,10 +83,18 @@ public struct LinkWorker: Service {
         // Checked again right before the call: a UID created at Gigya since the request would be merged into (§11).
         do {
             _ = try await directory.getUserInfo(uid: link.siteUID)
-            // Known now. If an earlier attempt may have reached Gigya (no answer, so no error code), that attempt linked it.
-            if link.attempts > 1 && link.lastErrorCode == nil && link.lastErrorMessage != nil {
-                logger.notice("the site UID is known to Gigya after an attempt without an answer: that attempt linked it")
-                return .linked(id: link.id)
+            // Known now. After an earlier attempt whose outcome was never recorded (no answer, a lost lease), the siteUID
+            // is ours when the Gigya UID no longer answers: that attempt renamed the account.
+            if link.attempts > 1 {
+                do {
+                    _ = try await directory.getUserInfo(uid: link.uid)
+                } catch {
+                    if error.isUnknownUser {
+                        logger.notice("the site UID answers and the Gigya UID no longer does: an earlier attempt linked it")
+                        return .linked(id: link.id)
+                    }
+                    return retryOrFail(link, error, logger: logger)
+                }
             }
             logger.error("the site UID became a Gigya UID before the link was sent; nothing was sent")
             return .failed(id: link.id, code: nil, message: "site_uid_taken: Gigya knows the siteUID as a UID; linking would merge two accounts")

@@ -188,9 +188,9 @@ struct RunWork: Sendable {
         let detail = "run=\(run.id) category=\(item.category.rawValue)"
         switch fix {
         case .resend(let link):
-            guard try await store.retryLink(id: link.id, audit: Self.actor.entry("reconcile.resend", site: site, uid: link.uid, provider: nil, detail: detail))
-            else {
-                item.action = "not re-sent: a worker holds the link"
+            let audit = Self.actor.entry("reconcile.resend", site: site, uid: link.uid, provider: nil, detail: detail)
+            guard try await store.retryLink(id: link.id, expecting: link.status, audit: audit) else {
+                item.action = "not re-sent: the link changed since it was checked (a worker holds it, or sent it)"
                 return item
             }
             item.action = try await awaitLink(link)
@@ -215,7 +215,7 @@ struct RunWork: Sendable {
         let deadline = ContinuousClock.now.advanced(by: settings.linkWait)
         while ContinuousClock.now < deadline {
             try Task.checkCancellation()
-            await linkWorker.runOnce(workerID: "reconcile-\(run.id.uuidString.prefix(8))")
+            await linkWorker.runOnce(linkID: sent.id, workerID: "reconcile-\(run.id.uuidString.prefix(8))")
             guard let link = try await store.link(site: site, siteUID: sent.siteUID), link.id == sent.id else {
                 return "re-sent: the link was removed meanwhile"
             }

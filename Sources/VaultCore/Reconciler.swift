@@ -132,11 +132,15 @@ public struct Reconciler: Sendable {
             try await work.checkLinks(report: report)
             try await work.checkUsers(report: report)
             try await store.markRun(id: run.id, status: .completed, total: nil, error: nil)
-        } catch is CancellationError {
-            try? await store.markRun(id: run.id, status: .interrupted, total: nil, error: "interrupted")
-            throw CancellationError()
         } catch {
-            try? await store.markRun(id: run.id, status: .failed, total: nil, error: "\(error)")
+            // Recorded outside this (possibly cancelled) task, so an interrupted run is stored as resumable.
+            let interrupted = error is CancellationError || Task.isCancelled
+            let runID = run.id
+            await Task { [store] in
+                try? await store.markRun(
+                    id: runID, status: interrupted ? .interrupted : .failed, total: nil, error: interrupted ? "interrupted" : "\(error)")
+            }.value
+            if interrupted { throw CancellationError() }
             throw error
         }
         await report("done")

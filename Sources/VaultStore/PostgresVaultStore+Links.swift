@@ -116,6 +116,19 @@ extension PostgresVaultStore {
         }
     }
 
+    public func claimLink(id: UUID, worker: String, lease: Duration) async throws -> AccountLink? {
+        let rows = try await client.query(
+            """
+            UPDATE account_links
+            SET status = 'processing', lease_owner = \(worker), lease_expires_at = now() + \(lease.seconds) * interval '1 second',
+                next_attempt_at = now() + \(lease.seconds) * interval '1 second', attempts = attempts + 1, updated_at = now()
+            WHERE id = \(id) AND (status = 'pending' OR (status = 'processing' AND lease_expires_at <= now())) AND next_attempt_at <= now()
+            RETURNING \(unescaped: Self.linkColumns)
+            """, logger: logger)
+        for try await row in rows { return try Self.decodeLink(row) }
+        return nil
+    }
+
     public func claimLinks(worker: String, limit: Int, lease: Duration) async throws -> [AccountLink] {
         guard limit > 0 else { return [] }
         let rows = try await client.query(
@@ -195,12 +208,12 @@ extension PostgresVaultStore {
         }
     }
 
-    public func retryLink(id: UUID, audit: AuditEntry) async throws -> Bool {
+    public func retryLink(id: UUID, expecting status: LinkStatus, audit: AuditEntry) async throws -> Bool {
         try await inTransaction { connection in
             let rows = try await connection.query(
                 """
                 UPDATE account_links SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
-                WHERE id = \(id) AND status IN ('failed', 'pending', 'linked')
+                WHERE id = \(id) AND status = \(status.rawValue) AND status IN ('failed', 'pending', 'linked')
                 RETURNING id
                 """, logger: logger
             ).collect()

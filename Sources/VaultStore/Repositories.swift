@@ -95,9 +95,11 @@ public protocol LinkRepository: Sendable {
     /// Records one attempt's outcome if `worker` still holds the lease; a success also moves the user's data from the
     /// Gigya UID to the site UID, in the same transaction.
     func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?)
-    /// Puts a failed, waiting or linked link back to be sent now, with a fresh attempt budget (reconciliation's repair);
-    /// false when a worker holds it.
-    func retryLink(id: UUID, audit: AuditEntry) async throws -> Bool
+    /// Leases one link by id if it is due (reconciliation's repair sends exactly the link it re-queued); nil otherwise.
+    func claimLink(id: UUID, worker: String, lease: Duration) async throws -> AccountLink?
+    /// Puts a link back to be sent now, with a fresh attempt budget (reconciliation's repair), if it is still `status`
+    /// (failed, pending or linked); false when it changed meanwhile or a worker holds it.
+    func retryLink(id: UUID, expecting status: LinkStatus, audit: AuditEntry) async throws -> Bool
     /// Links by status.
     func linkCounts() async throws -> [LinkStatus: Int]
 }

@@ -170,6 +170,19 @@ public final class Browser: Sendable {
         return path.path
     }
 
+    /// Waits (without reloading) until the current URL satisfies `condition`: a click that navigates may return before
+    /// the new page has loaded. Returns the URL.
+    @discardableResult
+    public func waitForURL(timeout: Duration = .seconds(10), _ condition: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let url = try await currentURL()
+            if condition(url) { return url }
+            guard ContinuousClock.now < deadline else { throw BrowserError.driver("the browser stayed at \(url)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// Reloads until `condition` holds on the page source, or throws after `timeout`.
     public func waitFor(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now.advanced(by: timeout)

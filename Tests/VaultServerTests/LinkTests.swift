@@ -1,4 +1,5 @@
 import Foundation
+import GigyaClient
 import GigyaEmulator
 import GigyaKit
 import HTTPTypes
@@ -298,6 +299,31 @@ struct LinkTests {
             let forgets = try await harness.store.recentAudit(limit: 50).filter { $0.action == "link.forget" }
             #expect(forgets.count == 1)
             #expect(forgets.first?.uid == uids[0])
+        }
+    }
+}
+
+extension LinkTests {
+    @Test("an attempt that reached Gigya but whose outcome was never recorded (a lost lease) ends linked, not refused")
+    func lostOutcome() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login(provider: "facebook")
+            _ = try await harness.vault.intake.accept(login)
+            try await harness.drain()
+            let site = harness.site.apiKey
+            guard case .created(let link) = try await harness.store.requestLink(
+                NewAccountLink(site: site, uid: login.uid, siteUID: "ghost-1", via: .notifyRegistration, requestedBy: "test", requestedByKeyID: nil))
+            else { Issue.record("not created"); return }
+            // A worker claims it, reaches Gigya, and dies before recording anything; its lease runs out.
+            _ = try await harness.store.claimLinks(worker: "ghost", limit: 1, lease: .milliseconds(1))
+            try await #require(harness.vault.sites.site(apiKey: site)?.directory).notifyRegistration(uid: login.uid, siteUID: "ghost-1")
+            try await Task.sleep(for: .milliseconds(20))
+            try await harness.drainLinks()
+            let after = try #require(try await harness.store.link(site: site, siteUID: "ghost-1"))
+            #expect(after.id == link.id)
+            #expect(after.status == .linked)
+            #expect(after.attempts == 2)
+            #expect(try await harness.store.metadata(site: site, uid: "ghost-1").map(\.provider) == ["facebook"])
         }
     }
 }

@@ -74,13 +74,16 @@ extension AdminController {
     }
 
     func runSummary(_ run: ReconciliationRun) -> [String: Any] {
-        [
+        var summary: [String: Any] = [
             "id": run.id.uuidString.lowercased(), "mode": run.mode == .repair ? "Repair" : "Dry run", "site": run.site, "status": run.status.rawValue,
             "startedAt": Self.time(run.startedAt), "startedBy": run.startedBy, "checked": run.checked, "total": run.total,
-            "finishedAt": Self.time(run.finishedAt), "error": run.error ?? "",
             "counts": ReconciliationCategory.allCases.map { ["category": $0.rawValue, "count": run.counts[$0.rawValue] ?? 0, "site": run.site] as [String: Any] },
             "inProgress": run.status == .running,
         ]
+        // Absent rather than empty: a Mustache section renders for any string, the empty one included.
+        if let finishedAt = run.finishedAt { summary["finishedAt"] = Self.time(finishedAt) }
+        if let error = run.error, run.status != .completed { summary["error"] = error }
+        return summary
     }
 
     // MARK: A user
