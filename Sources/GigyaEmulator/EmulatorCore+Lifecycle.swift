@@ -68,8 +68,8 @@ extension EmulatorCore {
         return GigyaEmulator.jsonResponse(encoding: users)
     }
 
-    /// `POST /_emulator/users/{uid}/rename`: the account answers to `newUid` afterwards, as after setUID; sends
-    /// `accountUidChanged` unless `notify` is false.
+    /// `POST /_emulator/users/{uid}/rename`: the account answers to `newUid` afterwards, as after setUID (or, with its own
+    /// Gigya UID, to that again, its site UID dropped); sends `accountUidChanged` unless `notify` is false.
     func renameUser(_ request: Request, context: EmulatorRequestContext) async -> Response {
         let user: EmulatorUserState
         switch controlUser(request, context: context) {
@@ -79,7 +79,8 @@ extension EmulatorCore {
         guard let body = await decodeBody(request, as: EmulatorRenameRequest.self) else {
             return controlError(.invalidRequestFormat, "the body must be JSON {newUid, notify?}", status: 400)
         }
-        if let problem = Self.siteUIDProblem(body.newUid, gigyaUID: user.gigyaUID) {
+        // Renaming back to the Gigya UID drops the site UID: Gigya losing a link, for reconciliation tests.
+        if body.newUid != user.gigyaUID, let problem = Self.siteUIDProblem(body.newUid, gigyaUID: user.gigyaUID) {
             return controlError(.invalidParameterValue, "Invalid parameter value: \(problem.replacingOccurrences(of: "siteUID", with: "newUid"))", status: 400)
         }
         let change: EmulatorStore.UIDChange

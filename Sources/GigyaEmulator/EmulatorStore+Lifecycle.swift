@@ -84,8 +84,13 @@ extension EmulatorStore {
             if let previous = user.siteUID {
                 state.siteUIDs[apiKey]?[previous] = nil
             }
-            state.siteUIDs[apiKey, default: [:]][target] = gigyaUID
-            user.siteUID = target
+            if target == gigyaUID {
+                // Back to the Gigya UID: the account has no site UID any more.
+                user.siteUID = nil
+            } else {
+                state.siteUIDs[apiKey, default: [:]][target] = gigyaUID
+                user.siteUID = target
+            }
             user.UID = target
             user.isRegistered = user.isRegistered || register
             user.history.append(EmulatorUIDChange(type: .renamed, from: from, to: target, at: now))

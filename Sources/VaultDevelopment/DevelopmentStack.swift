@@ -102,13 +102,21 @@ public struct DevelopmentStack: Sendable {
             • a generated data key            \(state.dataKeys) (mode 0600)
             • the built-in Gigya emulator     \(emulatorURL)  (demo site \(site.apiKey))
             • a demo access key (every scope) \(state.demoState) (mode 0600)
+            • its accounts, kept across restarts \(state.emulatorAccounts)
+            • Gigya's account webhooks go to    \(serverURL)/v1/webhooks/gigya
           session-vault is listening on       \(serverURL)
 
           Try next, from this directory:
             swift run session-vault demo login
+            open \(serverURL)/admin   (sign in with the demo access key)
         ============================================================================
 
         """
+    }
+
+    /// Points the emulator's account notifications at the server, as a site's webhook at Gigya would be configured.
+    public func deliverWebhooks(to serverURL: String) {
+        emulator.setWebhookURL("\(serverURL)/v1/webhooks/gigya")
     }
 
     /// Stops the emulator and the private PostgreSQL (its data stays for the next start).

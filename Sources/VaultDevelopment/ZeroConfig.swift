@@ -20,6 +20,7 @@ public enum ZeroConfig {
         do {
             let app = try buildApplication(stack.serverSettings(settings), logger: logger) { url, vault in
                 do {
+                    stack.deliverWebhooks(to: url)
                     let demoKey = try await stack.provisionDemoKey(vault.store)
                     try stack.writeDemoState(serverURL: url, accessKey: demoKey)
                     FileHandle.standardError.write(Data(stack.banner(serverURL: url).utf8))

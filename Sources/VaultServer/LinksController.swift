@@ -33,7 +33,7 @@ struct LinksController: Sendable {
 
     /// A link as the API shows it.
     struct LinkBody: Encodable {
-        let id: UUID
+        let id: String
         let site: String
         let uid: String
         let siteUID: String
@@ -48,7 +48,7 @@ struct LinksController: Sendable {
         let linkedAt: Date?
 
         init(_ link: AccountLink) {
-            id = link.id
+            id = link.id.uuidString.lowercased()
             site = link.site
             uid = link.uid
             siteUID = link.siteUID

@@ -7,7 +7,7 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Try session-vault end to end against the zero-config server.",
-        subcommands: [Login.self]
+        subcommands: [Login.self, Seed.self]
     )
 
     /// Logs a demo user in at the emulator, posts the login result, and checks the stored tokens.

@@ -117,15 +117,17 @@ import Testing
             #expect(await refusal { _ = try await emulator.control.renameUser(uid: "renamed-3", to: "renamed-1") } == 409)
             #expect(await refusal { _ = try await emulator.control.mergeUser(uid: "renamed-3", into: "nobody") } == 404)
             #expect(await refusal { _ = try await emulator.control.renameUser(uid: "r-2", to: "elsewhere") } == 409)
-            #expect(await refusal { _ = try await emulator.control.renameUser(uid: "renamed-3", to: "r-3") } == 400)
             #expect(await refusal { _ = try await emulator.control.emitEvent(uid: "renamed-3", type: "accountMerged") } == 400)
+            // Back to its Gigya UID: Gigya has lost the site UID.
+            let restored = try await emulator.control.renameUser(uid: "renamed-3", to: "r-3", notify: false)
+            #expect(restored.UID == "r-3" && restored.siteUID == nil)
 
-            let deleted = try await emulator.control.deleteUser(uid: "renamed-3")
-            #expect(deleted.history.map(\.type) == [.created, .renamed, .deleted])
-            #expect(deleted.history.last?.from == "renamed-3")
+            let deleted = try await emulator.control.deleteUser(uid: "r-3")
+            #expect(deleted.history.map(\.type) == [.created, .renamed, .renamed, .deleted])
+            #expect(deleted.history.last?.from == "r-3")
             // Found by a UID it held before, deleted or not.
             #expect(try await emulator.control.user(uid: "r-3").deleted)
-            #expect(await refusal { _ = try await emulator.control.emitEvent(uid: "renamed-3", type: "accountLoggedIn") } == 409)
+            #expect(await refusal { _ = try await emulator.control.emitEvent(uid: "r-3", type: "accountLoggedIn") } == 409)
             #expect(try await eventually { try await loggedEvents(emulator).last?.type == "accountDeleted" })
         }
     }
