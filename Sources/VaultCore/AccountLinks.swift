@@ -49,6 +49,13 @@ public struct AccountLinkService: Sendable {
         } catch {
             throw .invalidField(field: "uid", rule: "must be a Gigya UID: non-empty, at most 256 characters, no control characters")
         }
+        try validateSiteUID(siteUID)
+        guard siteUID != uid else { throw .invalidField(field: "siteUID", rule: "must differ from the Gigya UID") }
+    }
+
+    /// Gigya's rules for a siteUID on its own (docs/gigya-protocol.md §3): non-empty ASCII of at most 252 characters, no
+    /// control characters.
+    public static func validateSiteUID(_ siteUID: String) throws(LinkRequestError) {
         guard !siteUID.isEmpty else { throw .invalidField(field: "siteUID", rule: "must not be empty") }
         guard siteUID.unicodeScalars.allSatisfy({ $0.isASCII }) else {
             throw .invalidField(field: "siteUID", rule: "must be ASCII only (Gigya accepts no Unicode in a siteUID)")
@@ -57,7 +64,6 @@ public struct AccountLinkService: Sendable {
         guard !siteUID.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw .invalidField(field: "siteUID", rule: "must not contain control characters")
         }
-        guard siteUID != uid else { throw .invalidField(field: "siteUID", rule: "must differ from the Gigya UID") }
     }
 
     /// Asks for a link: refused with nothing stored or sent when a rule is broken or either id is taken; stored durably
@@ -88,7 +94,7 @@ public struct AccountLinkService: Sendable {
         switch try await store.requestLink(new) {
         case .created(let link): return (link, true)
         case .existing(let link): return (link, false)
-        case .siteUIDTaken: throw LinkRequestError.siteUIDTaken(reason: "the siteUID was linked here by a concurrent request")
+        case .siteUIDTaken: throw LinkRequestError.siteUIDTaken(reason: "the siteUID, or the UID, is already part of another link here")
         case .uidAlreadyLinked(let other): throw LinkRequestError.uidAlreadyLinked(siteUID: other.siteUID)
         }
     }
@@ -110,8 +116,8 @@ public struct AccountLinkService: Sendable {
     }
 
     /// A page of links of the given sites (nil: all), newest first.
-    public func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage {
-        try await store.links(sites: sites, status: status, limit: limit, after: cursor)
+    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage {
+        try await store.links(sites: sites, statuses: statuses, limit: limit, after: cursor)
     }
 
     /// Forgets a link locally (Gigya keeps whatever it holds), audited; nil when there was none.

@@ -75,8 +75,8 @@ public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyReposi
         try await withDeadline(deadline) { [linkStore] in try await linkStore.links(site: site, uid: uid) }
     }
 
-    public func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage {
-        try await withDeadline(deadline) { [linkStore] in try await linkStore.links(sites: sites, status: status, limit: limit, after: cursor) }
+    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.links(sites: sites, statuses: statuses, limit: limit, after: cursor) }
     }
 
     public func forgetLink(site: String, siteUID: String, audit entry: AuditEntry) async throws -> AccountLink? {

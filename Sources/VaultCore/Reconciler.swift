@@ -74,7 +74,7 @@ public struct Reconciler: Sendable {
         public var batchSize: Int = 200
         /// Accounts a search page holds (at most 1,000).
         public var searchPageSize: Int = 1000
-        /// Waits for Gigya's rate limit (403048): the first, doubled each time up to the last, with full jitter.
+        /// Waits for Gigya's rate limit (403048): the first, doubled each time up to the last, each randomised to 50–100 %.
         public var rateLimitBaseDelay: Duration = .milliseconds(500)
         public var rateLimitMaxDelay: Duration = .seconds(30)
         public var rateLimitMaxWaits: Int = 10
@@ -103,8 +103,11 @@ public struct Reconciler: Sendable {
         let apiKey = request.site.apiKey
         let total = try await store.reconciliationTotal(site: apiKey)
         var run: ReconciliationRun
+        var request = request
         if request.resume, let resumable = try await store.resumableRun(site: apiKey, mode: request.mode, staleAfter: .seconds(60)) {
             run = resumable
+            // A resumed run goes on as it was started.
+            request.purgeOrphans = resumable.purgeOrphans
             try await store.markRun(id: run.id, status: .running, total: total, error: nil)
             logger.notice("resuming reconciliation", metadata: ["run": "\(run.id)", "checkpoint": "\(run.checkpoint ?? "-")"])
         } else {
@@ -239,8 +242,8 @@ struct GigyaLookup: Sendable {
                 logger.notice("Gigya's rate limit: waiting", metadata: ["delay": "\(delay)", "waits": "\(waits)"])
                 try await Task.sleep(for: delay)
             } catch {
+                // "Unknown user" is an answer the caller reads; anything else ends the run (it can be resumed).
                 if error.isUnknownUser { throw error }
-                guard error.isTransient else { throw ReconcileError.gigya(error.summary) }
                 throw ReconcileError.gigya(error.summary)
             }
         }

@@ -149,12 +149,9 @@ struct LinksController: Sendable {
             sites = granted
         }
         do {
-            // Pending includes links a worker is sending now.
-            var page = try await links.links(sites: sites, status: status, limit: limit, after: query.get("after"))
-            if status == .pending {
-                let processing = try await links.links(sites: sites, status: .processing, limit: limit, after: nil)
-                if query.get("after") == nil { page.links = (processing.links + page.links).sorted { $0.createdAt > $1.createdAt } }
-            }
+            // Pending includes the links a worker is sending now.
+            let statuses: [LinkStatus]? = status.map { $0 == .pending ? [.pending, .processing] : [$0] }
+            let page = try await links.links(sites: sites, statuses: statuses, limit: limit, after: query.get("after"))
             return try JSONResponse.make(LinkList(links: page.links.map(LinkBody.init), nextCursor: page.nextCursor), status: .ok)
         } catch let error as VaultStoreError {
             throw APIError.badRequest("invalid_query", error.description, field: "after")
@@ -174,7 +171,7 @@ struct LinksController: Sendable {
         do {
             let site = try links.site(apiKey: request.uri.queryParameters.get("site"))
             try context.requireSite(site.apiKey)
-            try AccountLinkService.validate(uid: "-", siteUID: siteUID)
+            try AccountLinkService.validateSiteUID(siteUID)
             return (site.apiKey, siteUID)
         } catch let error as LinkRequestError {
             if case .invalidField(_, let rule) = error {

@@ -171,10 +171,10 @@ public struct ServerSettings: Sendable {
     public var shutdownGrace: Duration = .seconds(25)
 
     /// The pool size used: the configured one, or room for the read API (8), intake's group commit (2), the workers'
-    /// claims, renewals and completions (one per 16 calls in flight, at least 2), the finished-event listener (1) and the
-    /// janitor (1).
+    /// claims, renewals and completions (one per 16 calls in flight, at least 2), the finished-event listener (1), the
+    /// janitor (1), the link and account-event workers (2) and a reconciliation started from the admin page (1).
     public var effectiveDatabasePoolSize: Int {
-        databasePoolSize ?? (8 + 2 + max(2, (workers + 15) / 16) + 1 + 1)
+        databasePoolSize ?? (8 + 2 + max(2, (workers + 15) / 16) + 1 + 1 + 2 + 1)
     }
     /// The most login callbacks one intake transaction carries (group commit); 1 means a commit per request.
     public var intakeMaxBatch: Int {

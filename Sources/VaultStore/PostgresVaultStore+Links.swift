@@ -69,7 +69,7 @@ extension PostgresVaultStore {
         return links
     }
 
-    public func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage {
+    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage {
         let limit = min(max(limit, 1), 1000)
         var afterMicros: Int64?
         var afterID: UUID?
@@ -85,7 +85,7 @@ extension PostgresVaultStore {
         let rows = try await client.query(
             """
             SELECT \(unescaped: Self.linkColumns) FROM account_links
-            WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+            WHERE (\(statuses?.map(\.rawValue))::text[] IS NULL OR status = ANY(\(statuses?.map(\.rawValue))::text[]))
               AND (\(sites)::text[] IS NULL OR site = ANY(\(sites)::text[]))
               AND (\(afterMicros)::int8 IS NULL OR ((EXTRACT(EPOCH FROM created_at) * 1000000)::int8, id) < (\(afterMicros), \(afterID)))
             ORDER BY created_at DESC, id DESC

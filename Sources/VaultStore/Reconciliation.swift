@@ -1,6 +1,6 @@
 public import Foundation
 
-/// What reconciliation found for one link or user (issue: admins' reconciliation).
+/// What reconciliation found for one link or user.
 public enum ReconciliationCategory: String, Sendable, Codable, CaseIterable, Comparable {
     /// Gigya and session-vault agree.
     case ok

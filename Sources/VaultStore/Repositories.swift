@@ -86,8 +86,8 @@ public protocol LinkRepository: Sendable {
     func link(site: String, siteUID: String) async throws -> AccountLink?
     /// Every link naming `uid` as Gigya UID or site UID.
     func links(site: String, uid: String) async throws -> [AccountLink]
-    /// A page of links (of `sites` when given, of `status` when given), newest first.
-    func links(sites: [String]?, status: LinkStatus?, limit: Int, after cursor: String?) async throws -> LinkPage
+    /// A page of links (of `sites` when given, in `statuses` when given), newest first.
+    func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage
     /// Deletes the link of a site UID locally (Gigya is not told) and audits it; nil when there was none.
     func forgetLink(site: String, siteUID: String, audit: AuditEntry) async throws -> AccountLink?
     /// Leases up to `limit` due links to `worker`, without blocking other claimers.

@@ -170,3 +170,28 @@ struct AdminPageTests {
         }
     }
 }
+
+extension AdminPageTests {
+    @Test("an admin key bound to some sites, or a form posted from another origin, cannot sign in")
+    func siteBoundKeysAndForeignOrigins() async throws {
+        try await VaultHarness.with { harness in
+            let bound = try await harness.accessKey([.admin], sites: .only([harness.site.apiKey]))
+            let admin = try await harness.accessKey([.admin])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/admin/sign-in", method: .post, headers: Self.form, body: ByteBuffer(string: "key=\(bound)")) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(response.headers[.setCookie] == nil)
+                    #expect(String(buffer: response.body).contains("every site"))
+                }
+                var foreign = Self.form
+                foreign[.origin] = "https://evil.example"
+                try await client.execute(uri: "/admin/sign-in", method: .post, headers: foreign, body: ByteBuffer(string: "key=\(admin)")) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(response.headers[.setCookie] == nil)
+                }
+            }
+            let refused = try await harness.store.recentAudit(limit: 10).filter { $0.action == "admin.sign_in_refused" }
+            #expect(refused.count == 1)
+        }
+    }
+}

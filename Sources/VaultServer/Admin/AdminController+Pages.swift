@@ -19,10 +19,19 @@ extension AdminController {
         let record = presented.isEmpty ? nil : try await vault.boundedStore.authenticate(presented)
         guard let record, record.scopes.contains(AccessScope.admin.rawValue) else {
             logger.notice("admin sign-in refused")
+            try await vault.store.record(AuditEntry(actorKeyID: record?.id, actorName: record.map { "key:\($0.name)" } ?? "anonymous", action: "admin.sign_in_refused", site: "*"))
             return render(
                 "sign-in", title: "Sign in", visit: nil,
                 data: ["minutes": vault.settings.admin.sessionMinutes, "error": "That is not a live access key with the admin scope."],
                 status: .unauthorized)
+        }
+        // The page shows and changes every site; a key bound to some sites is for the API, not for it.
+        guard record.sites == .all else {
+            try await vault.store.record(AuditEntry(actorKeyID: record.id, actorName: "admin:\(record.name)", action: "admin.sign_in_refused", site: "*", detail: "not all sites"))
+            return render(
+                "sign-in", title: "Sign in", visit: nil,
+                data: ["minutes": vault.settings.admin.sessionMinutes, "error": "The admin page needs an admin key granted every site (keys create --all-sites)."],
+                status: .forbidden)
         }
         let token = Self.randomToken()
         let minutes = vault.settings.admin.sessionMinutes
@@ -36,6 +45,9 @@ extension AdminController {
 
     func signOut(_ request: Request, _ visit: Visit) async throws -> Response {
         if let hash = visit.tokenHash { try await vault.store.deleteAdminSession(tokenHash: hash) }
+        if let session = visit.session {
+            try await vault.store.record(AuditEntry(actorKeyID: session.keyID, actorName: "admin:\(session.keyName)", action: "admin.sign_out", site: "*"))
+        }
         let cookie = "\(Self.cookieName)=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict" + (visit.secure ? "; Secure" : "")
         return Self.redirect("/admin/sign-in", headers: [.setCookie: cookie])
     }

@@ -72,6 +72,12 @@ struct AdminController: Sendable {
             var request = request
             var fields: [String: String] = [:]
             if request.method == .post {
+                // A form posted from another origin (the sign-in form included) is refused; browsers send Origin on POST.
+                let host = request.head.authority ?? request.headers[Self.hostField]
+                if let origin = request.headers[.origin], URL(string: origin).map({ "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" }) != host {
+                    logger.notice("admin form refused: posted from another origin", metadata: ["origin": "\(origin)", "host": "\(host ?? "-")"])
+                    throw PageError(status: .forbidden, message: "This form was posted from another site.")
+                }
                 fields = try await Self.formFields(&request)
             }
             let secure = vault.settings.admin.secureCookie || (vault.settings.http.trustForwardedProto && request.headers[Self.forwardedProto] == "https")
@@ -100,17 +106,20 @@ struct AdminController: Sendable {
         }
     }
 
-    /// Headers on every admin answer: nothing is framed, sniffed, cached, referred or loaded from elsewhere; no script runs.
+    /// Headers on every admin answer: nothing is framed, sniffed, cached or loaded from elsewhere; no script runs. The
+    /// referrer policy is `same-origin`, not `no-referrer`: with the latter browsers post forms with `Origin: null`, and the
+    /// origin check on every form needs the real one.
     static let securityHeaders: HTTPFields = [
         HTTPField.Name("Content-Security-Policy")!:
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         HTTPField.Name("X-Frame-Options")!: "DENY",
-        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
         .cacheControl: "no-store",
     ]
 
     static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+    static let hostField = HTTPField.Name("Host")!
 
     /// Renders `template` inside the layout.
     func render(

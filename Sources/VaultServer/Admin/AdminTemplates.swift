@@ -128,7 +128,7 @@ enum AdminTemplates {
         <form method="post" action="{{action}}" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
-        {{#purgeOption}}<label><input type="checkbox" name="purgeOrphans" value="yes" id="purge-orphans"> Also remove orphans ({{orphans}} found by the last dry run)</label>{{/purgeOption}}
+        {{#purgeOption}}<label><input type="checkbox" name="purgeOrphans" value="yes" id="purge-orphans"> Also remove orphans ({{orphans}} found by the last run)</label>{{/purgeOption}}
         <p><button type="submit" id="confirm">{{button}}</button> <a href="{{cancel}}">Cancel</a></p>
         </form>
         """
