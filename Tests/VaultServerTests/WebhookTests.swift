@@ -274,3 +274,51 @@ struct WebhookTests {
         }
     }
 }
+
+extension WebhookTests {
+    @Test("end to end: the emulator's own signed notifications (HMAC and JWT) of a merge, a rename and a deletion reach a live server and change what is stored; a redelivery is processed once")
+    func fromTheEmulator() async throws {
+        try await VaultHarness.with { harness in
+            let site = harness.site.apiKey
+            let merged = try await Self.storedUser(harness, providers: ["facebook", "google"])
+            let survivor = try await Self.storedUser(harness, providers: ["twitter"])
+            let renamed = try await Self.storedUser(harness)
+            let deleted = try await Self.storedUser(harness)
+            try await harness.application().test(.live) { client in
+                harness.emulator.setWebhookURL("http://127.0.0.1:\(try #require(client.port))/v1/webhooks/gigya")
+                let control = harness.emulatorControl
+                _ = try await control.mergeUser(uid: merged, into: survivor, apiKey: site)
+                _ = try await control.renameUser(uid: renamed, to: "renamed-\(renamed)", apiKey: site)
+                _ = try await control.deleteUser(uid: deleted, apiKey: site)
+                // Delivered (both signatures checked by the server) once the server answered 2xx.
+                let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+                var deliveries: [EmulatorWebhookDelivery] = []
+                while ContinuousClock.now < deadline {
+                    deliveries = try await control.webhookDeliveries()
+                    let types = Set(deliveries.filter(\.delivered).flatMap(\.events).map(\.type))
+                    if types.isSuperset(of: ["accountMerged", "accountUidChanged", "accountDeleted"]) { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                // (Logins before the target was set were logged as undeliverable; only the lifecycle ones matter here.)
+                let lifecycle = deliveries.filter { $0.events.contains { $0.type != "accountLoggedIn" } }
+                #expect(!lifecycle.isEmpty && lifecycle.allSatisfy(\.delivered), "\(deliveries)")
+                let before = try await harness.count("account_events")
+                let again = try await control.redeliverWebhook()
+                #expect(again.duplicate)
+                let redeliveryDeadline = ContinuousClock.now.advanced(by: .seconds(10))
+                while ContinuousClock.now < redeliveryDeadline, try await control.webhookDeliveries().last?.delivered != true {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try await harness.count("account_events") == before, "a redelivery stores nothing new")
+            }
+            try await harness.drainAccountEvents()
+            #expect(try await harness.store.metadata(site: site, uid: merged).isEmpty)
+            #expect(try await harness.store.metadata(site: site, uid: survivor).map(\.provider) == ["facebook", "google", "twitter"])
+            #expect(try await harness.store.metadata(site: site, uid: renamed).isEmpty)
+            #expect(try await harness.store.metadata(site: site, uid: "renamed-\(renamed)").count == 1)
+            #expect(try await harness.store.metadata(site: site, uid: deleted).isEmpty)
+            let notifications = try await harness.scalar("SELECT count(DISTINCT event_id)::int FROM account_events WHERE type <> 'accountLoggedIn'")
+            #expect(notifications == 3)
+        }
+    }
+}
