@@ -34,23 +34,14 @@ public struct PostgresVaultStore: EventInbox, SessionRepository, AccessKeyReposi
         self.logger = logger
     }
 
-    /// Runs `body` in one transaction (closing its connection if the calling task is cancelled) and rethrows the body's own error, which PostgresNIO wraps in `PostgresTransactionError`,
+    /// Runs `body` in one transaction and rethrows the body's own error, which PostgresNIO wraps in `PostgresTransactionError`,
     /// so callers see `SealError`, `PSQLError` and friends directly. A failure of the COMMIT itself that is not the server's
     /// refusal (the connection died around it) is `VaultStoreError.commitOutcomeUnknown`: the work may have committed.
     func inTransaction<Result: Sendable>(
         isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         do {
-            return try await client.withTransaction(logger: logger, isolation: isolation) { connection in
-                // A caller that gave up (a deadline passed) must not leave the transaction running on: closing the
-                // connection fails the statement in flight at once, so the work ends and PostgreSQL rolls it back.
-                try await withTaskCancellationHandler {
-                    try await body(connection)
-                } onCancel: {
-                    let closing: EventLoopFuture<Void> = connection.close()
-                    closing.whenComplete { _ in }
-                }
-            }
+            return try await client.withTransaction(logger: logger, isolation: isolation, body)
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError { throw closureError }
             if let commitError = error.commitError, (commitError as? PSQLError)?.code != .server { throw VaultStoreError.commitOutcomeUnknown }

@@ -12,6 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchIntake.self,
             BenchPipeline.self,
             BenchReads.self,
+            BenchReconcile.self,
         ]
     )
 }
