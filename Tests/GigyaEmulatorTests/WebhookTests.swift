@@ -51,7 +51,8 @@ import Testing
             return .ok
         }) { url, inbox in
             defer { gate.open() }
-            try await withEmulator(webhookURL: url, webhookTimeout: .seconds(30)) { emulator in
+            // The held first delivery must not time out and be retried while 150 events are emitted on a loaded machine.
+            try await withEmulator(webhookURL: url, webhookTimeout: .seconds(600)) { emulator in
                 let uids = ["batch-a", "batch-b", "batch-c"]
                 try await emulator.control.createUsers(uids.map { EmulatorNewUser(uid: $0, provider: "google") })
                 let first = try await emulator.control.emitEvent(uid: "batch-a", type: "accountLoggedIn")

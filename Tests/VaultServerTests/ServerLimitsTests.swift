@@ -88,7 +88,7 @@ struct ServerLimitsTests {
 
                 // Nothing sent: closed by the idle timeout.
                 let idle = try RawConnection(port: port)
-                #expect(await offPool { idle.closes(within: 20) })
+                #expect(await offPool { idle.closes(within: 40) })
                 // A head, then a body that never finishes: closed by the read deadline, long before the idle timeout.
                 let halfSent = try RawConnection(port: port)
                 halfSent.send("POST /v1/login-callbacks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"UID\"")
@@ -96,7 +96,7 @@ struct ServerLimitsTests {
                 // A half-sent head is idle as far as HTTP goes.
                 let halfHead = try RawConnection(port: port)
                 halfHead.send("GET /health/live HTTP/1.1\r\nHost: t\r\n")
-                #expect(await offPool { halfHead.closes(within: 20) })
+                #expect(await offPool { halfHead.closes(within: 40) })
 
                 // Two connections fill the cap; a third is not served until one closes.
                 var holders = [try RawConnection(port: port), try RawConnection(port: port)]
