@@ -105,11 +105,24 @@ struct FaultDrillTests {
                         if !ready { try await Task.sleep(for: .milliseconds(200)) }
                     }
                     #expect(ready, "cycle \(cycle): not ready 30 s after PostgreSQL came back: \(report)")
-                    // Posting the refused callbacks again is safe: each ends as exactly one event.
-                    for answer in try await Self.postAll(refused, client: client) {
-                        #expect(answer.status == .accepted || answer.status == .ok)
-                        if let id = answer.eventID, !acknowledged.contains(id) { acknowledged.append(id) }
+                    // Posting the refused callbacks again is safe: each ends as exactly one event. As a client does, a 503
+                    // is retried after its Retry-After: the pool may still hand out a connection the restart killed.
+                    var pending = refused
+                    for _ in 0..<15 where !pending.isEmpty {
+                        let answers = try await Self.postAll(pending, client: client)
+                        var again: [LoginResult] = []
+                        for (login, answer) in zip(pending, answers) {
+                            if answer.status == .serviceUnavailable {
+                                again.append(login)
+                                continue
+                            }
+                            #expect(answer.status == .accepted || answer.status == .ok, "\(answer.status) \(answer.code ?? "-")")
+                            if let id = answer.eventID, !acknowledged.contains(id) { acknowledged.append(id) }
+                        }
+                        pending = again
+                        if !pending.isEmpty { try await Task.sleep(for: .seconds(1)) }
                     }
+                    #expect(pending.isEmpty, "cycle \(cycle): still refused 15 s after readiness")
                 }
                 try await Self.waitUntilStored(acknowledged, store: vault.store, within: .seconds(90))
             }
@@ -225,12 +238,13 @@ struct FaultDrillTests {
         let eventID: UUID?
     }
 
-    /// Posts every login result at once through the router; a request that takes over 20 s is a hang and fails the test.
+    /// Posts every login result at once through the router; answers in the order of `logins`. A request that takes over 20 s
+    /// is a hang and fails the test.
     static func postAll(_ logins: [LoginResult], client: some TestClientProtocol) async throws -> [Answer] {
-        try await withThrowingTaskGroup(of: Answer.self) { group in
-            for login in logins {
+        try await withThrowingTaskGroup(of: (Int, Answer).self) { group in
+            for (index, login) in logins.enumerated() {
                 group.addTask {
-                    try await withDeadline(.seconds(20)) {
+                    let answer = try await withDeadline(.seconds(20)) {
                         try await client.execute(
                             uri: "/v1/login-callbacks", method: .post, headers: [.contentType: "application/json"], body: login.jsonBody
                         ) { response in
@@ -240,11 +254,13 @@ struct FaultDrillTests {
                             )
                         }
                     }
+                    return (index, answer)
                 }
             }
-            var answers: [Answer] = []
+            // In the order of `logins`.
+            var answers: [(Int, Answer)] = []
             for try await answer in group { answers.append(answer) }
-            return answers
+            return answers.sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
 
