@@ -43,7 +43,7 @@ public struct DevelopmentStack: Sendable {
             try state.writePrivate(String(decoding: try JSONEncoder().encode(site), as: UTF8.self), to: state.emulatorSite)
         }
         let emulator = try await GigyaEmulator.start(
-            configuration: EmulatorConfiguration(sites: [site], accountsFile: state.emulatorAccounts), host: "127.0.0.1", port: 0
+            configuration: EmulatorConfiguration(sites: [site], accountsFile: state.emulatorAccounts, logger: logger), host: "127.0.0.1", port: 0
         )
 
         return DevelopmentStack(
