@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import PostgresNIO
 import VaultCore
 import VaultStore
@@ -17,6 +18,9 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             throw error
         } catch let error as HTTPError {
             throw APIError(error)
+        } catch is NIOTooManyBytesError {
+            // A body read past its limit anywhere: the client's fault, never a 500.
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "the request body is too large")
         } catch let error as SessionServiceError {
             throw APIError(error)
         } catch let error as IntakeError {

@@ -72,12 +72,9 @@ struct LinksController: Sendable {
     private func create(_ request: Request, context: VaultRequestContext) async throws -> Response {
         try context.require(.linksWrite)
         var request = request
-        let bytes: ByteBuffer
-        do {
-            bytes = try await request.collectBody(upTo: Self.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "link requests are limited to \(Self.maxBodyBytes) bytes")
-        }
+        let bytes = try await request.collectBody(
+            upTo: Self.maxBodyBytes,
+            refusing: APIError(.contentTooLarge, code: "payload_too_large", message: "link requests are limited to \(Self.maxBodyBytes) bytes"))
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard mediaType == "application/json" else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")

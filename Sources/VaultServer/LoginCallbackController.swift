@@ -32,16 +32,8 @@ struct LoginCallbackController: Sendable {
     }
 
     private func post(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodyBytes {
-            throw Self.tooLarge
-        }
         var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: Self.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Self.tooLarge
-        }
+        let body = try await request.collectBody(upTo: Self.maxBodyBytes, refusing: Self.tooLarge)
         let fields = try Self.parseFields(body: body, contentType: request.headers[.contentType])
         let result = LoginResult(
             uid: fields["UID"] ?? "",

@@ -23,14 +23,8 @@ struct WebhooksController: Sendable {
             // Which bytes Gigya's signature covers for a compressed 3.0 message is not documented: refused, not guessed.
             throw APIError(.unsupportedMediaType, code: "unsupported_encoding", message: "send the notification uncompressed")
         }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodyBytes { throw Self.tooLarge }
         var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: Self.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Self.tooLarge
-        }
+        let body = try await request.collectBody(upTo: Self.maxBodyBytes, refusing: Self.tooLarge)
         do {
             let receipt = try await intake.receive(
                 body: Array(buffer: body), hmac: request.headers[Self.hmacHeader], jwt: request.headers[Self.jwtHeader])

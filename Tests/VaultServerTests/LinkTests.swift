@@ -327,3 +327,40 @@ extension LinkTests {
         }
     }
 }
+
+extension LinkTests {
+    @Test("a body that is not a link request is a 4xx with its code, and Gigya out of reach is a 503; nothing is stored")
+    func badBodiesAndGigyaDown() async throws {
+        try await VaultHarness.with { harness in
+            let uid = try await storedUser(harness)
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                func post(_ body: String, contentType: String = "application/json") async throws -> (HTTPResponse.Status, String?) {
+                    try await client.execute(
+                        uri: "/v1/links", method: .post, headers: [.authorization: "Bearer \(writer)", .contentType: contentType],
+                        body: ByteBuffer(string: body)
+                    ) { ($0.status, errorCode($0.body)) }
+                }
+                #expect(try await post("uid=\(uid)&siteUID=s1", contentType: "application/x-www-form-urlencoded") == (.unsupportedMediaType, "unsupported_media_type"))
+                #expect(try await post("{\"uid\": ") == (.badRequest, "malformed_body"))
+                #expect(try await post("{\"uid\": 42, \"siteUID\": \"s1\"}") == (.badRequest, "invalid_field"))
+                #expect(try await post("{\"uid\": \"\(uid)\", \"siteUID\": \"s1\", \"siteUID\": \"s2\"}") == (.badRequest, "duplicate_field"))
+                let large = try await post("{\"uid\": \"\(uid)\", \"siteUID\": \"\(String(repeating: "x", count: 5000))\"}")
+                #expect(large == (.contentTooLarge, "payload_too_large"), "\(large)")
+                #expect(try await post("{\"uid\": \"\(uid)\", \"siteUID\": \"s1\", \"site\": \"3_nope\"}") == (.badRequest, "unknown_site"))
+                // Gigya cannot be asked whether the siteUID is free: nothing is stored, and the client may retry.
+                _ = try await harness.emulatorControl.injectFault(EmulatorFault(method: "socialize.getUserInfo", httpStatus: 503, count: 20))
+                try await client.execute(
+                    uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": "s1"])
+                ) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(errorCode(response.body) == "gigya_unavailable")
+                    #expect(response.headers[.retryAfter] != nil)
+                }
+                try await harness.emulatorControl.clearFaults()
+            }
+            #expect(try await harness.count("account_links") == 0)
+            #expect(try await linkCalls(harness) == 0)
+        }
+    }
+}

@@ -114,7 +114,7 @@ struct WebhookTests {
         }
     }
 
-    @Test("a body that is not a notification is 400, more than 500 events is 400, compressed is 415; nothing is stored")
+    @Test("a body that is not a notification is 400, more than 500 events is 400, over 1 MiB is 413, compressed is 415; nothing is stored")
     func malformed() async throws {
         try await VaultHarness.with { harness in
             let site = harness.site
@@ -132,6 +132,10 @@ struct WebhookTests {
                 let (status, answer) = try await Self.post(client, many, hmac: try Self.hmac(many, secret: site.partnerSecret))
                 #expect(status == .badRequest)
                 #expect(errorCode(answer) == "webhook_too_many_events")
+                let huge = Array(repeating: UInt8(ascii: " "), count: (1 << 20) + 1)
+                let (hugeStatus, hugeAnswer) = try await Self.post(client, huge, hmac: "x")
+                #expect(hugeStatus == .contentTooLarge)
+                #expect(errorCode(hugeAnswer) == "payload_too_large")
                 let body = Self.notification([Self.event("accountUpdated", uid: "u", apiKey: site.apiKey, at: now)], timestamp: now)
                 try await client.execute(
                     uri: "/v1/webhooks/gigya", method: .post,
