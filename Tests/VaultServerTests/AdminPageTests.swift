@@ -1,5 +1,6 @@
 import Foundation
 import GigyaEmulator
+import GigyaKit
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -192,6 +193,64 @@ extension AdminPageTests {
             }
             let refused = try await harness.store.recentAudit(limit: 10).filter { $0.action == "admin.sign_in_refused" }
             #expect(refused.count == 1)
+        }
+    }
+}
+
+extension AdminPageTests {
+    /// Signs in and returns the cookie and the CSRF token of the first page.
+    static func session(_ client: some TestClientProtocol, key: String) async throws -> (cookie: String, csrf: String) {
+        let (cookie, _) = try await signIn(client, key: key)
+        let (_, html, _) = try await page(client, "/admin", cookie: cookie)
+        return (cookie, try #require(csrf(html)))
+    }
+
+    static func submit(_ client: some TestClientProtocol, _ uri: String, cookie: String, _ fields: String) async throws -> (HTTPResponse.Status, String?) {
+        var headers = form
+        headers[.cookie] = "sv_admin=\(cookie)"
+        return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: fields)) {
+            ($0.status, $0.headers[.location])
+        }
+    }
+
+    @Test("a failed event is re-queued from its page and then stored; a user's sessions are refreshed and deleted after confirmation, audited under the admin")
+    func actions() async throws {
+        try await VaultHarness.with { harness in
+            let admin = try await harness.accessKey([.admin], name: "acting-admin")
+            // A failed event: Gigya refuses the fetch for good once.
+            _ = try await harness.emulatorControl.injectFault(EmulatorFault(method: "socialize.getSessionInfo", errorCode: 400_006, count: 1))
+            let login = try await harness.login(provider: "facebook")
+            let receipt = try await harness.vault.intake.accept(login)
+            try await harness.drain()
+            #expect(try await harness.store.event(id: receipt.eventID)?.status == .failed)
+            try await harness.application().test(.router) { client in
+                let (cookie, csrf) = try await Self.session(client, key: admin)
+                let (_, failedPage, _) = try await Self.page(client, "/admin/events/failed", cookie: cookie)
+                #expect(failedPage.contains(receipt.eventID.uuidString.lowercased()) && failedPage.contains("400006"))
+                let requeued = try await Self.submit(client, "/admin/events/requeue", cookie: cookie, "csrf=\(csrf)&id=\(receipt.eventID)")
+                #expect(requeued.0 == .seeOther && requeued.1 == "/admin/events/failed?done=requeued")
+                try await harness.drain()
+                #expect(try await harness.store.event(id: receipt.eventID)?.status == .stored)
+
+                // Refresh: the confirmation names the action; the POST fetches from Gigya again.
+                _ = try await harness.emulatorControl.rotateTokens(uid: login.uid)
+                let (_, confirm, _) = try await Self.page(client, "/admin/users/refresh?uid=\(login.uid)&provider=facebook", cookie: cookie)
+                #expect(confirm.contains("Refresh from Gigya"))
+                let refreshed = try await Self.submit(client, "/admin/users/refresh", cookie: cookie, "csrf=\(csrf)&uid=\(login.uid)&provider=facebook")
+                #expect(refreshed.0 == .seeOther)
+                let rotated = try await harness.emulatorSession(uid: login.uid, provider: "facebook").authToken
+                #expect(try await harness.store.session(site: harness.site.apiKey, uid: login.uid, provider: "facebook")?.authToken == rotated)
+
+                // Delete: the confirmation lists what goes; nothing happens until the POST.
+                let (_, deletion, _) = try await Self.page(client, "/admin/users/delete?uid=\(login.uid)", cookie: cookie)
+                #expect(deletion.contains("the facebook session"))
+                #expect(try await !harness.store.metadata(site: harness.site.apiKey, uid: login.uid).isEmpty)
+                let deleted = try await Self.submit(client, "/admin/users/delete", cookie: cookie, "csrf=\(csrf)&uid=\(login.uid)")
+                #expect(deleted.0 == .seeOther)
+                #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: login.uid).isEmpty)
+            }
+            let actions = try await harness.store.audit(AuditFilter(actor: "admin:acting-admin"), limit: 20).map(\.action)
+            #expect(actions.contains("event.requeue") && actions.contains("session.refresh") && actions.contains("session.delete"))
         }
     }
 }
