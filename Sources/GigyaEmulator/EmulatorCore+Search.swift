@@ -15,10 +15,6 @@ extension EmulatorCore {
     func search(_ call: AuthenticatedCall) -> GigyaReply {
         let apiKey = call.site.site.apiKey
         let now = clock.now()
-        let query: AccountSearchQuery
-        let pageSize: Int
-        var after: SearchOrderKey?
-        let paging: Bool
         let queryText = call.params["query"] ?? ""
         if let cursorID = call.params["cursorId"], !cursorID.isEmpty {
             guard queryText.isEmpty else {
@@ -26,9 +22,11 @@ extension EmulatorCore {
             }
             switch cursors.take(cursorID, apiKey: apiKey, now: now) {
             case .success(let cursor):
-                query = cursor.query
-                pageSize = cursor.pageSize
-                after = cursor.after
+                // The next accounts the search matched; one deleted or merged since is left out, as a live search would.
+                let uids = cursor.remaining.prefix(cursor.pageSize)
+                let page = store.accounts(apiKey: apiKey, gigyaUIDs: Array(uids)).filter { $0.isLive && cursor.query.matches($0) }
+                let rest = cursor.remaining.dropFirst(uids.count)
+                return answer(page, query: cursor.query, total: cursor.total, apiKey: apiKey, pageSize: cursor.pageSize, rest: rest, now: now)
             case .failure(.expired):
                 return .error(
                     .invalidParameterValue,
@@ -37,40 +35,45 @@ extension EmulatorCore {
             case .failure(.unknown):
                 return .error(.invalidParameterValue, "Invalid parameter value: cursorId is unknown or finished")
             }
-            paging = true
+        }
+        guard !queryText.isEmpty else {
+            return .error(.missingRequiredParameter, "Missing required parameter: query")
+        }
+        let query: AccountSearchQuery
+        do {
+            query = try AccountSearchQuery(parsing: queryText)
+        } catch {
+            return error.reply
+        }
+        let paging = call.params["openCursor"]?.lowercased() == "true"
+        let limit = query.limit ?? Self.defaultSearchLimit
+        if paging {
+            guard (1...Self.maximumCursorLimit).contains(limit) else {
+                return .error(.invalidParameterValue, "Invalid parameter value: LIMIT must be 1 to \(Self.maximumCursorLimit) with openCursor")
+            }
         } else {
-            guard !queryText.isEmpty else {
-                return .error(.missingRequiredParameter, "Missing required parameter: query")
+            guard (0...Self.maximumSearchLimit).contains(limit) else {
+                return .error(.invalidParameterValue, "Invalid parameter value: LIMIT must be 0 to \(Self.maximumSearchLimit) without a cursor")
             }
-            do {
-                query = try AccountSearchQuery(parsing: queryText)
-            } catch {
-                return error.reply
-            }
-            paging = call.params["openCursor"]?.lowercased() == "true"
-            let limit = query.limit ?? Self.defaultSearchLimit
-            if paging {
-                guard (1...Self.maximumCursorLimit).contains(limit) else {
-                    return .error(.invalidParameterValue, "Invalid parameter value: LIMIT must be 1 to \(Self.maximumCursorLimit) with openCursor")
-                }
-            } else {
-                guard (0...Self.maximumSearchLimit).contains(limit) else {
-                    return .error(.invalidParameterValue, "Invalid parameter value: LIMIT must be 0 to \(Self.maximumSearchLimit) without a cursor")
-                }
-            }
-            pageSize = limit
         }
         let matching = store.liveAccounts(apiKey: apiKey, where: query.matches).sorted { SearchOrderKey($0) < SearchOrderKey($1) }
-        let start = after.map { key in matching.partitionPoint { SearchOrderKey($0) > key } } ?? 0
-        let page = matching[start...].prefix(pageSize)
+        let page = Array(matching.prefix(limit))
+        let rest = paging ? ArraySlice(matching.dropFirst(page.count).map(\.gigyaUID)) : []
+        return answer(page, query: query, total: matching.count, apiKey: apiKey, pageSize: limit, rest: rest, now: now)
+    }
+
+    /// A page of results, with a new cursor over `rest` when any account is left.
+    private func answer(
+        _ page: [EmulatorUserState], query: AccountSearchQuery, total: Int, apiKey: String, pageSize: Int, rest: ArraySlice<String>, now: Int64
+    ) -> GigyaReply {
         var fields: [String: Any] = [
             "results": page.map { Self.searchResult($0, fields: query.fields) },
             "objectsCount": page.count,
-            "totalCount": matching.count,
+            "totalCount": total,
         ]
-        if paging, let last = page.last, start + page.count < matching.count {
+        if !rest.isEmpty {
             fields["nextCursorId"] = cursors.open(
-                SearchCursors.Cursor(apiKey: apiKey, query: query, pageSize: pageSize, after: SearchOrderKey(last), lastUsed: now)
+                SearchCursors.Cursor(apiKey: apiKey, query: query, pageSize: pageSize, remaining: rest, total: total, lastUsed: now)
             )
         }
         return .ok(fields)

@@ -153,6 +153,14 @@ extension EmulatorStore {
         }
     }
 
+    /// The accounts with these Gigya UIDs, in that order (unknown ones left out), live or not.
+    func accounts(apiKey: String, gigyaUIDs: [String]) -> [EmulatorUserState] {
+        state.withLock { state in
+            guard let users = state.users[apiKey] else { return [] }
+            return gigyaUIDs.compactMap { users[$0] }
+        }
+    }
+
     /// The accounts and site UIDs as they are now, with the version they reflect; copied in O(1), encoded by the caller.
     func persistentState() -> (users: [String: [String: EmulatorUserState]], siteUIDs: [String: [String: String]], version: UInt64) {
         state.withLock { ($0.users, $0.siteUIDs, $0.version) }

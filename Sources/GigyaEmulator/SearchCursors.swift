@@ -1,7 +1,8 @@
 import Synchronization
 
-/// The open `accounts.search` cursors (docs/gigya-protocol.md §13): each remembers its query, page size and where the
-/// last page ended, and expires when unused for five minutes on the emulator clock.
+/// The open `accounts.search` cursors (docs/gigya-protocol.md §13): each remembers its query, page size and the accounts
+/// its search matched that it has not returned yet, in order, and expires when unused for five minutes on the emulator
+/// clock. Matching once, when the cursor opens, keeps every page O(page size) however large the site.
 final class SearchCursors: Sendable {
     /// Gigya's limit between successive calls of one cursor.
     static let idleLimitSeconds: Int64 = 300
@@ -14,8 +15,10 @@ final class SearchCursors: Sendable {
         let query: AccountSearchQuery
         /// Accounts per page.
         let pageSize: Int
-        /// The order key (creation time, Gigya UID) of the last account returned.
-        let after: SearchOrderKey
+        /// The Gigya UIDs of the matched accounts not returned yet, in result order.
+        let remaining: ArraySlice<String>
+        /// How many accounts the search matched when the cursor opened (`totalCount`).
+        let total: Int
         /// When it was last used, Unix seconds on the emulator clock.
         let lastUsed: Int64
     }
