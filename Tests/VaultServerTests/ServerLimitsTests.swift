@@ -31,14 +31,24 @@ private final class RawConnection: @unchecked Sendable {
         _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(descriptor, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// What arrives within `seconds`: bytes, `""` when the server closed the connection, nil when nothing came.
+    /// What arrives within `seconds`: bytes, `""` when the server closed the connection (an orderly close, or a reset when
+    /// it closed with bytes still unread), nil when nothing came.
     func receive(within seconds: Double) -> String? {
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(descriptor, &buffer, buffer.count, 0)
-        if count > 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }
-        return count == 0 ? "" : nil
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let remaining = max(0.01, deadline.timeIntervalSinceNow)
+            var timeout = timeval(tv_sec: Int(remaining), tv_usec: Int((remaining - Double(Int(remaining))) * 1_000_000))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count > 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }
+            if count == 0 { return "" }
+            switch errno {
+            case ECONNRESET: return ""
+            case EINTR where Date() < deadline: continue
+            default: return nil
+            }
+        }
     }
 
     /// Whether the server closes the connection within `seconds` (any response bytes before the close are skipped).
