@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Hummingbird
+import Logging
 import Testing
 import VaultServer
 
@@ -85,17 +86,8 @@ struct ServerLimitsTests {
             settings.port = 0
             settings.http.idleTimeout = .seconds(5)
             settings.http.readTimeout = .seconds(1)
-            settings.http.maxConnections = 2
-            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = try buildApplication(settings, logger: harness.logger) { url, _ in
-                continuation.yield(Int(url.split(separator: ":").last ?? "") ?? 0)
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await app.run() }
-                defer { group.cancelAll() }
-                var iterator = ports.makeAsyncIterator()
-                let port = try #require(await iterator.next())
-
+            // Timeouts first, on a server without a tight cap, so a slot still being released cannot hold a connection back.
+            try await Self.serve(settings, logger: harness.logger) { port in
                 // Nothing sent: closed by the idle timeout.
                 let idle = try RawConnection(port: port)
                 #expect(await offPool { idle.closes(within: 40) })
@@ -107,8 +99,10 @@ struct ServerLimitsTests {
                 let halfHead = try RawConnection(port: port)
                 halfHead.send("GET /health/live HTTP/1.1\r\nHost: t\r\n")
                 #expect(await offPool { halfHead.closes(within: 40) })
-
-                // Two connections fill the cap; a third is not served until one closes.
+            }
+            // Two connections fill the cap; a third is not served until one closes.
+            settings.http.maxConnections = 2
+            try await Self.serve(settings, logger: harness.logger) { port in
                 var holders = [try RawConnection(port: port), try RawConnection(port: port)]
                 try await Task.sleep(for: .milliseconds(100))
                 let waiting = try RawConnection(port: port)
@@ -117,6 +111,21 @@ struct ServerLimitsTests {
                 holders.removeAll()
                 #expect(await offPool { waiting.receive(within: 8) }?.hasPrefix("HTTP/1.1 200") == true)
             }
+        }
+    }
+
+    /// Runs session-vault with `settings` on a free port for `body`, then stops it.
+    private static func serve(_ settings: ServerSettings, logger: Logger, _ body: (Int) async throws -> Void) async throws {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try buildApplication(settings, logger: logger) { url, _ in
+            continuation.yield(Int(url.split(separator: ":").last ?? "") ?? 0)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            defer { group.cancelAll() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            try await body(port)
         }
     }
 }
