@@ -98,7 +98,9 @@ public struct Vault: Sendable {
         self.boundedStore = bounded
         self.sessions = SessionService(sessions: bounded, audit: bounded, sites: sites, metrics: metrics)
         self.links = AccountLinkService(store: bounded, sites: sites)
-        self.accountEvents = AccountEventIntake(sites: webhookSites, keys: webhookKeys, store: store, writeDeadline: settings.intake.writeDeadline)
+        // Inside Gigya's 10 s (docs/gigya-protocol.md §7): an answer after Gigya gave up would only cause a redelivery.
+        self.accountEvents = AccountEventIntake(
+            sites: webhookSites, keys: webhookKeys, store: store, writeDeadline: min(settings.intake.writeDeadline, .seconds(8)))
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
 

@@ -50,6 +50,7 @@ struct VaultHarness {
             let clock = ManualWallClock(Int64(Date().timeIntervalSince1970))
             var configuration = EmulatorConfiguration(sites: [site])
             configuration.clock = clock
+            configuration.logger = logger
             let emulator = try await GigyaEmulator.start(configuration: configuration)
             let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             let result: Result<T, any Error>
