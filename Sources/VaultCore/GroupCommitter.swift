@@ -61,7 +61,15 @@ public actor GroupCommitter<Item: Sendable, Outcome: Sendable> {
 
     /// How long the oldest unfinished write (in flight, or abandoned at its deadline) has been running; nil when none.
     public var writeInFlightFor: Duration? {
-        unfinishedWrites.values.min().map { ContinuousClock.now - $0 }
+        writeInFlightFor(ignoringOlderThan: nil)
+    }
+
+    /// As `writeInFlightFor`, leaving out writes running for longer than `limit`: past the database's statement timeout,
+    /// PostgreSQL has ended whatever statement such a write sent, so one that never returned is lost on the client side
+    /// (a connection that died under it), not a database that is stuck now.
+    public func writeInFlightFor(ignoringOlderThan limit: Duration?) -> Duration? {
+        let now = ContinuousClock.now
+        return unfinishedWrites.values.map { now - $0 }.filter { age in limit.map { age <= $0 } ?? true }.max()
     }
 
     private func writeFinished(_ id: Int) {

@@ -148,6 +148,11 @@ public struct LoginIntake: Sendable {
         get async { await committer.writeInFlightFor }
     }
 
+    /// As `writeInFlightFor`, leaving out writes running for longer than `limit` (see `GroupCommitter`).
+    public func writeInFlightFor(ignoringOlderThan limit: Duration) async -> Duration? {
+        await committer.writeInFlightFor(ignoringOlderThan: limit)
+    }
+
     private func acceptVerified(_ result: LoginResult) async throws -> IntakeReceipt {
         try Self.validateShape(result)
         let site: GigyaSite

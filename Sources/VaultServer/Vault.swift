@@ -127,7 +127,10 @@ public struct Vault: Sendable {
     /// Whether the database answers, the schema is current and intake is not stuck (an intake transaction running for
     /// longer than twice its deadline means a database call that never returns: an orchestrator should restart us).
     public func readiness() async -> ReadinessReport {
-        if let running = await intake.writeInFlightFor, running > settings.intake.writeDeadline * 2 {
+        // A write older than the statement timeout (plus its own deadline, twice) is no longer in PostgreSQL: it was lost
+        // with a connection, and restarting would not help the database; it is left out.
+        let limit = settings.databaseStatementTimeout + settings.intake.writeDeadline * 2
+        if let running = await intake.writeInFlightFor(ignoringOlderThan: limit), running > settings.intake.writeDeadline * 2 {
             return ReadinessReport(ready: false, database: "intake stuck for \(running.components.seconds) s", schema: "unknown")
         }
         guard await store.isReachable() else { return ReadinessReport(ready: false, database: "unreachable", schema: "unknown") }

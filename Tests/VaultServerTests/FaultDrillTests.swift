@@ -64,6 +64,9 @@ struct FaultDrillTests {
             retry: RetryPolicy(maxAttempts: 50, baseDelay: .milliseconds(50), maxDelay: .milliseconds(500))
         )
         settings.intake.writeDeadline = .seconds(2)
+        // A write lost with a connection the restart killed stops counting against readiness once PostgreSQL would have
+        // ended its statement.
+        settings.databaseStatementTimeout = .seconds(5)
         settings.databaseConnectTimeout = .seconds(1)
         settings.gigyaTimeout = .seconds(2)
         let app = try buildApplication(settings, logger: Self.quiet)

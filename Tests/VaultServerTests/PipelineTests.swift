@@ -328,3 +328,20 @@ extension Sequence where Element: Sendable {
         return results
     }
 }
+
+extension PipelineTests {
+    @Test("a write that never returns counts as in flight until the statement timeout would have ended it, then no longer")
+    func lostWritesAreForgotten() async throws {
+        // The write never returns, cancelled or not, as a call on a connection that died under it.
+        let committer = GroupCommitter<Int, Int>(maxBatch: 1, maxQueued: 4, deadline: .milliseconds(50)) { _ in
+            await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
+            return [0]
+        }
+        await #expect(throws: GroupCommitError.self) { _ = try await committer.submit(1) }
+        #expect(await committer.writeInFlightFor != nil)
+        #expect(await committer.writeInFlightFor(ignoringOlderThan: .seconds(60)) != nil)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await committer.writeInFlightFor(ignoringOlderThan: .milliseconds(200)) == nil)
+        #expect(await committer.writeInFlightFor != nil)
+    }
+}
