@@ -93,10 +93,20 @@ public final class Browser: Sendable {
     public func close() async {
         _ = try? await Self.send(client, .DELETE, "\(driverURL)/session/\(sessionID)", nil)
         kill(driverPID, SIGTERM)
-        for _ in 0..<100 {
+        var reaped = false
+        for _ in 0..<50 {
             var status: Int32 = 0
-            if waitpid(driverPID, &status, WNOHANG) != 0 { break }
+            if waitpid(driverPID, &status, WNOHANG) != 0 {
+                reaped = true
+                break
+            }
             try? await Task.sleep(for: .milliseconds(20))
+        }
+        if !reaped {
+            // chromedriver does not always exit on SIGTERM; it must not outlive the test.
+            kill(driverPID, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(driverPID, &status, 0)
         }
         try? await client.shutdown()
     }
