@@ -32,8 +32,9 @@ struct RunWork: Sendable {
             let links = try await store.linksForReconciliation(site: site, after: after, limit: settings.batchSize)
             guard let last = links.last else { return }
             let known = try await lookUp(Set(links.flatMap { [$0.siteUID, $0.uid] }))
+            let identities = try await storedIdentities(of: links.filter { $0.status == .linked }.map(\.siteUID))
             var items: [ReconciliationItem] = []
-            for link in links { items.append(try await repair(check(link, known: known))) }
+            for link in links { items.append(try await repair(check(link, known: known, identities: identities[link.siteUID] ?? []))) }
             let checked = await tracker.advance(by: links.count)
             try await store.recordItems(runID: run.id, items: items, checkpoint: "link:\(last.id.uuidString)", checked: checked)
             after = last.id
@@ -103,12 +104,17 @@ struct RunWork: Sendable {
         return nil
     }
 
-    private func identities(of uid: String) async throws -> [(provider: String, providerUID: String)] {
-        try await store.storedUser(site: site, uid: uid)?.identities ?? []
+    /// The stored identities of linked users, for one batch in one query; only an accounts snapshot can use them.
+    private func storedIdentities(of uids: [String]) async throws -> [String: [(provider: String, providerUID: String)]] {
+        guard view.accounts != nil else { return [:] }
+        let users = try await store.storedUsers(site: site, uids: uids)
+        return Dictionary(users.map { ($0.uid, $0.identities) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The category of one link.
-    private func check(_ link: AccountLink, known: Set<String>) async throws -> (ReconciliationItem, Fix?) {
+    private func check(
+        _ link: AccountLink, known: Set<String>, identities stored: [(provider: String, providerUID: String)]
+    ) async throws -> (ReconciliationItem, Fix?) {
         let key = "link:\(link.id.uuidString)"
         switch link.status {
         case .pending, .processing, .failed:
@@ -124,7 +130,6 @@ struct RunWork: Sendable {
             }
             return (ReconciliationItem(key: key, category: .pending, uid: link.uid, siteUID: link.siteUID, detail: "the link is not sent yet"), .resend(link))
         case .linked:
-            let stored = try await identities(of: link.siteUID)
             if known.contains(link.siteUID) {
                 if let other = owner(of: stored, other: link.siteUID) {
                     return (ReconciliationItem(

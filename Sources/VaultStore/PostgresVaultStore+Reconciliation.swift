@@ -42,19 +42,15 @@ extension PostgresVaultStore: ReconciliationStore {
                 try await connection.query(
                     """
                     INSERT INTO reconciliation_items (run_id, item_key, category, uid, site_uid, gigya_uid, gigya_code, detail, action)
-                    SELECT \(runID), * FROM UNNEST(\(items.map(\.key))::text[], \(items.map(\.category.rawValue))::text[], \(items.map(\.uid))::text[],
-                                                   \(items.map { $0.siteUID ?? "" })::text[], \(items.map { $0.gigyaUID ?? "" })::text[],
-                                                   \(items.map { $0.gigyaCode ?? 0 })::int4[], \(items.map(\.detail))::text[],
-                                                   \(items.map { $0.action ?? "" })::text[])
+                    SELECT \(runID), key, category, uid, NULLIF(site_uid, ''), NULLIF(gigya_uid, ''), NULLIF(gigya_code, 0), detail,
+                           NULLIF(action, '')
+                    FROM UNNEST(\(items.map(\.key))::text[], \(items.map(\.category.rawValue))::text[], \(items.map(\.uid))::text[],
+                                \(items.map { $0.siteUID ?? "" })::text[], \(items.map { $0.gigyaUID ?? "" })::text[],
+                                \(items.map { $0.gigyaCode ?? 0 })::int4[], \(items.map(\.detail))::text[], \(items.map { $0.action ?? "" })::text[])
+                        AS t(key, category, uid, site_uid, gigya_uid, gigya_code, detail, action)
                     ON CONFLICT (run_id, item_key) DO UPDATE
                     SET category = EXCLUDED.category, detail = EXCLUDED.detail, action = EXCLUDED.action, gigya_uid = EXCLUDED.gigya_uid,
                         gigya_code = EXCLUDED.gigya_code, site_uid = EXCLUDED.site_uid
-                    """, logger: logger)
-                try await connection.query(
-                    """
-                    UPDATE reconciliation_items SET site_uid = NULLIF(site_uid, ''), gigya_uid = NULLIF(gigya_uid, ''),
-                        gigya_code = NULLIF(gigya_code, 0), action = NULLIF(action, '')
-                    WHERE run_id = \(runID) AND item_key = ANY(\(items.map(\.key))::text[])
                     """, logger: logger)
             }
             try await connection.query(
@@ -139,24 +135,27 @@ extension PostgresVaultStore: ReconciliationStore {
             SELECT s.uid, s.provider, COALESCE(s.provider_uid, '') FROM provider_sessions s JOIN users u ON u.uid = s.uid
             WHERE s.site = \(site) ORDER BY s.uid, s.provider
             """, logger: logger)
+        return try await Self.storedUsers(from: rows)
+    }
+
+    public func storedUsers(site: String, uids: [String]) async throws -> [StoredUser] {
+        guard !uids.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            SELECT uid, provider, COALESCE(provider_uid, '') FROM provider_sessions
+            WHERE site = \(site) AND uid = ANY(\(uids)::text[]) ORDER BY uid, provider
+            """, logger: logger)
+        return try await Self.storedUsers(from: rows)
+    }
+
+    /// Rows of (uid, provider, provider UID) ordered by uid, as one `StoredUser` per uid.
+    private static func storedUsers(from rows: PostgresRowSequence) async throws -> [StoredUser] {
         var users: [StoredUser] = []
         for try await (uid, provider, providerUID) in rows.decode((String, String, String).self) {
             if users.last?.uid != uid { users.append(StoredUser(uid: uid, identities: [])) }
             if !providerUID.isEmpty { users[users.count - 1].identities.append((provider, providerUID)) }
         }
         return users
-    }
-
-    public func storedUser(site: String, uid: String) async throws -> StoredUser? {
-        let rows = try await client.query(
-            "SELECT provider, COALESCE(provider_uid, '') FROM provider_sessions WHERE site = \(site) AND uid = \(uid) ORDER BY provider",
-            logger: logger)
-        var user: StoredUser?
-        for try await (provider, providerUID) in rows.decode((String, String).self) {
-            if user == nil { user = StoredUser(uid: uid, identities: []) }
-            if !providerUID.isEmpty { user?.identities.append((provider, providerUID)) }
-        }
-        return user
     }
 
     public func reconciliationTotal(site: String) async throws -> Int {

@@ -147,8 +147,8 @@ public protocol ReconciliationStore: Sendable {
     func linksForReconciliation(site: String, after afterID: UUID?, limit: Int) async throws -> [AccountLink]
     /// Users with stored sessions in UID order after `afterUID`, with their sessions' identities.
     func usersWithSessions(site: String, after afterUID: String?, limit: Int) async throws -> [StoredUser]
-    /// One user's stored sessions' identities; nil when nothing is stored under `uid`.
-    func storedUser(site: String, uid: String) async throws -> StoredUser?
+    /// The stored sessions' identities of those of `uids` with sessions, in one query.
+    func storedUsers(site: String, uids: [String]) async throws -> [StoredUser]
     /// Links of the site plus users with sessions: what a run checks.
     func reconciliationTotal(site: String) async throws -> Int
 }
