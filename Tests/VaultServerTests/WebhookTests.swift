@@ -326,3 +326,25 @@ extension WebhookTests {
         }
     }
 }
+
+extension WebhookTests {
+    @Test("a JWT-signed notification while Gigya's keys cannot be fetched is a 503 that stores nothing (Gigya delivers it again later)")
+    func keysUnavailable() async throws {
+        try await VaultHarness.with { harness in
+            let site = harness.site
+            let now = harness.emulatorClock.now()
+            let nonce = UUID().uuidString.lowercased()
+            let body = Self.notification([Self.event("accountUpdated", uid: "k1", apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+            let jwt = try await harness.emulatorControl.mintJWT(
+                EmulatorJWTRequest(apiKey: site.apiKey, uid: "webhook", issuedAt: now, lifetimeSeconds: 60, claims: ["jti": .string(nonce)])
+            ).idToken
+            _ = try await harness.emulatorControl.injectFault(EmulatorFault(method: "accounts.getJWTPublicKey", httpStatus: 503))
+            try await harness.application().test(.router) { client in
+                let (status, answer) = try await Self.post(client, body, jwt: jwt)
+                #expect(status == .serviceUnavailable)
+                #expect(errorCode(answer) == "jwt_keys_unavailable")
+            }
+            #expect(try await harness.count("account_events") == 0)
+        }
+    }
+}
