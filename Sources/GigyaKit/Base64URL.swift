@@ -1,4 +1,5 @@
-/// The URL-safe base64 alphabet of JWS (RFC 7515 §2), unpadded on output and lenient about padding on input.
+/// The URL-safe base64 alphabet of JWS (RFC 7515 §2): unpadded on output; on input, lenient for published keys and
+/// canonical-only for tokens.
 public enum Base64URL {
     /// Encodes bytes as unpadded base64url.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
@@ -10,8 +11,9 @@ public enum Base64URL {
     }
 
     /// Decodes base64url with or without `=` padding; nil when any character is outside the URL-safe alphabet.
+    ///
+    /// For key material fetched from Gigya (JWKS `n` and `e`), where a stray pad costs nothing.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        // docs/gigya-protocol.md §10: decode leniently (accept padding), but never the standard alphabet's `+` and `/`.
         var standard = [UInt8]()
         standard.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -23,5 +25,46 @@ public enum Base64URL {
             }
         }
         return Base64.decodeLenient(String(decoding: standard, as: UTF8.self))
+    }
+
+    /// Decodes the one canonical spelling of some bytes: unpadded base64url whose unused trailing bits are zero (RFC 7515
+    /// §2, RFC 4648 §3.5); nil for padding, a length that cannot end a byte, non-zero trailing bits, or any other character.
+    ///
+    /// Tokens are decoded this way so that one signature has one spelling: a lenient decoder lets `xx`, `xx==` and `xy`
+    /// (differing only in ignored bits) name the same bytes, and each spelling would make a fresh replay key.
+    public static func decodeCanonical(_ text: some StringProtocol) -> [UInt8]? {
+        let count = text.utf8.count
+        guard count % 4 != 1 else {
+            return nil
+        }
+        var output = [UInt8]()
+        output.reserveCapacity(count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for byte in text.utf8 {
+            let standard: UInt8
+            switch byte {
+            case UInt8(ascii: "-"): standard = UInt8(ascii: "+")
+            case UInt8(ascii: "_"): standard = UInt8(ascii: "/")
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): return nil
+            default: standard = byte
+            }
+            let value = Base64.decodeTable[Int(standard)]
+            guard value != 0xFF else {
+                return nil
+            }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                accumulator &= (1 << UInt32(bits)) - 1
+            }
+        }
+        // What is left (2 or 4 bits) must be zero, or another text decodes to the same bytes.
+        guard accumulator == 0 else {
+            return nil
+        }
+        return output
     }
 }

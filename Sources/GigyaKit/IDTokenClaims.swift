@@ -14,6 +14,8 @@ public struct IDTokenClaims: Sendable, Equatable {
     public let expiresAt: Int64
     /// `aud` as a list (a single string becomes one element); empty when absent.
     public let audience: [String]
+    /// SHA-256 of the decoded signature: the token's identity for replay and budget keys (`IDTokenVerifier.replayDigest`).
+    public let replayDigest: [UInt8]
     /// Every claim, including requested account fields, which Gigya adds flat.
     public let all: [String: GigyaJSON]
 }

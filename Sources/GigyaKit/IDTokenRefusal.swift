@@ -24,6 +24,8 @@ public enum IDTokenRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     case issuedInFuture
     /// An audience is configured and `aud` does not hold it.
     case audienceMismatch
+    /// `iat` is further in the past than the site's maximum age (`idToken.maxAgeSeconds`), whatever `exp` says.
+    case tooOld(maximumSeconds: Int64)
 
     /// A stable code for APIs, logs and metrics.
     public var code: String {
@@ -39,6 +41,7 @@ public enum IDTokenRefusal: Error, Sendable, Equatable, CustomStringConvertible 
         case .expired: "id_token_expired"
         case .issuedInFuture: "id_token_issued_in_future"
         case .audienceMismatch: "id_token_audience_mismatch"
+        case .tooOld: "id_token_too_old"
         }
     }
 
@@ -55,6 +58,7 @@ public enum IDTokenRefusal: Error, Sendable, Equatable, CustomStringConvertible 
         case .expired: "id_token has expired"
         case .issuedInFuture: "id_token iat is in the future"
         case .audienceMismatch: "id_token aud does not hold the configured audience"
+        case .tooOld(let maximum): "id_token was issued more than \(maximum) s ago"
         }
     }
 
@@ -74,7 +78,7 @@ public enum IDTokenMalformation: Sendable, Equatable, CustomStringConvertible {
     case tooLarge
     /// Not three dot-separated parts.
     case wrongPartCount
-    /// A part is not base64url.
+    /// A part is not canonical unpadded base64url.
     case badBase64URL
     /// The header is not a JSON object.
     case headerNotJSON
@@ -85,7 +89,7 @@ public enum IDTokenMalformation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .tooLarge: "larger than \(IDTokenVerifier.maximumTokenBytes) bytes"
         case .wrongPartCount: "not three dot-separated parts"
-        case .badBase64URL: "a part is not base64url"
+        case .badBase64URL: "a part is not canonical unpadded base64url"
         case .headerNotJSON: "the header is not a JSON object"
         case .payloadNotJSON: "the payload is not a JSON object"
         }

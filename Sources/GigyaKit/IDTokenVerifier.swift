@@ -18,15 +18,27 @@ public struct IDTokenVerifier: Sendable {
     public let audience: String?
     /// The leeway for `exp` and `iat`, 0…`maximumLeewaySeconds`.
     public let leewaySeconds: Int64
+    /// The oldest a token may be, by `now − iat`, whatever its `exp` says: a token minted for days (accounts.getJWT's
+    /// `expiration` has no documented maximum, §10) is still only as good as a `UIDSignature` of the same age.
+    public let maxAgeSeconds: Int64
     /// The clock `exp` and `iat` are compared with.
     public let clock: any WallClock
 
-    /// A verifier for a site; a leeway outside 0…120 s is clamped into it.
-    public init(apiKey: String, audience: String? = nil, leewaySeconds: Int64 = 60, clock: any WallClock = SystemWallClock()) {
+    /// A verifier for a site; a leeway outside 0…120 s is clamped into it, a maximum age below 1 s is 1 s.
+    public init(
+        apiKey: String, audience: String? = nil, leewaySeconds: Int64 = 60, maxAgeSeconds: Int64 = 300, clock: any WallClock = SystemWallClock()
+    ) {
         self.apiKey = apiKey
         self.audience = audience
         self.leewaySeconds = min(max(leewaySeconds, 0), Self.maximumLeewaySeconds)
+        self.maxAgeSeconds = max(maxAgeSeconds, 1)
         self.clock = clock
+    }
+
+    /// The last second a token issued at `issuedAt` and expiring at `expiresAt` can be accepted: the earlier of its `exp`
+    /// and its maximum age, plus the leeway. A replay key must live at least this long.
+    public func acceptableUntil(issuedAt: Int64, expiresAt: Int64) -> Int64 {
+        min(expiresAt, issuedAt + maxAgeSeconds) + leewaySeconds
     }
 
     /// The exact `iss` of the site's tokens, trailing slash included.
@@ -41,7 +53,7 @@ public struct IDTokenVerifier: Sendable {
 
     /// Verifies a token presented with a login result for `expectedUID`; returns its claims or the first failed check.
     ///
-    /// Order: structure, `alg`, `kid`, signature, then `exp`/`iat` presence, `iss`, `apiKey`, `sub`, `exp`, `iat`, `aud`.
+    /// Order: structure, `alg`, `kid`, signature, then `exp`/`iat` presence, `iss`, `apiKey`, `sub`, `exp`, `iat`, age, `aud`.
     public func verify(_ token: String, expectedUID: String, keys: JWTKeySet) async throws(IDTokenRefusal) -> IDTokenClaims {
         let parts = try Self.parse(token)
         guard case .string("RS256")? = parts.header["alg"] else {
@@ -55,7 +67,7 @@ public struct IDTokenVerifier: Sendable {
         guard await Self.signatureIsValid(parts.signature, signingInput: parts.signingInput, key: key, kid: kid) else {
             throw .badSignature
         }
-        return try checkClaims(parts.payload, kid: kid, expectedUID: expectedUID)
+        return try checkClaims(parts.payload, kid: kid, expectedUID: expectedUID, signature: parts.signature)
     }
 
     /// Checks only the structure (size, three base64url parts, JSON header and payload), to refuse malformed input
@@ -64,9 +76,21 @@ public struct IDTokenVerifier: Sendable {
         _ = try parse(token)
     }
 
-    /// SHA-256 of the token's bytes: a replay key that never stores the token itself.
-    public static func replayDigest(of token: String) -> [UInt8] {
-        Array(SHA256.hash(data: Data(token.utf8)))
+    /// SHA-256 of a token's decoded signature: what identifies the token for replay and budget keys. With canonical
+    /// base64url and RS256 (deterministic, the signature below the modulus) one signed login has exactly one signature,
+    /// so no re-spelling of the text makes a new key; the token itself is never stored.
+    static func replayDigest(signature: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(data: signature))
+    }
+
+    /// The `kid` (or `keyid`) of a token whose structure and `alg` are acceptable, without verifying the signature: what to
+    /// look keys up by. Refuses a malformed token or another `alg` first, so such a token never causes a key fetch.
+    public static func signingKeyID(of token: String) throws(IDTokenRefusal) -> String? {
+        let parts = try parse(token)
+        guard case .string("RS256")? = parts.header["alg"] else {
+            throw .algorithmNotAllowed(parts.header["alg"]?.textValue)
+        }
+        return parts.header["kid"]?.stringValue ?? parts.header["keyid"]?.stringValue
     }
 
     /// The header's `kid` (or `keyid`) without verifying anything, to decide whether a key set must be refetched first.
@@ -99,8 +123,9 @@ public struct IDTokenVerifier: Sendable {
             throw .malformed(.wrongPartCount)
         }
         let texts = pieces.map { String(decoding: $0, as: UTF8.self) }
-        guard let headerBytes = Base64URL.decode(texts[0]), let payloadBytes = Base64URL.decode(texts[1]),
-            let signature = Base64URL.decode(texts[2])
+        // RFC 7515 §2: base64url without padding. Only the canonical spelling is taken, so one token has one text.
+        guard let headerBytes = Base64URL.decodeCanonical(texts[0]), let payloadBytes = Base64URL.decodeCanonical(texts[1]),
+            let signature = Base64URL.decodeCanonical(texts[2])
         else {
             throw .malformed(.badBase64URL)
         }
@@ -126,7 +151,7 @@ public struct IDTokenVerifier: Sendable {
     }
 
     /// The claim checks, after the signature proved the payload is Gigya's.
-    func checkClaims(_ claims: [String: GigyaJSON], kid: String, expectedUID: String) throws(IDTokenRefusal) -> IDTokenClaims {
+    func checkClaims(_ claims: [String: GigyaJSON], kid: String, expectedUID: String, signature: [UInt8]) throws(IDTokenRefusal) -> IDTokenClaims {
         guard let expiresAt = Self.seconds(claims["exp"]) else {
             throw .missingTimeClaim("exp")
         }
@@ -152,6 +177,9 @@ public struct IDTokenVerifier: Sendable {
         guard issuedAt <= now + leewaySeconds else {
             throw .issuedInFuture
         }
+        guard now - issuedAt <= maxAgeSeconds + leewaySeconds else {
+            throw .tooOld(maximumSeconds: maxAgeSeconds)
+        }
         let audiences: [String]
         switch claims["aud"] {
         case .string(let single)?: audiences = [single]
@@ -163,7 +191,7 @@ public struct IDTokenVerifier: Sendable {
         }
         return IDTokenClaims(
             keyID: kid, issuer: issuer, apiKey: tokenAPIKey, subject: subject, issuedAt: issuedAt, expiresAt: expiresAt,
-            audience: audiences, all: claims
+            audience: audiences, replayDigest: Self.replayDigest(signature: signature), all: claims
         )
     }
 

@@ -14,6 +14,12 @@ public struct WebhookNotification: Sendable, Equatable {
         /// The new UID of `accountMerged` and `accountUidChanged`.
         public var newUID: String?
 
+        /// The types whose processing deletes or moves stored data: a notification must prove its body to carry them.
+        public static let destructiveTypes: Set<String> = ["accountDeleted", "accountMerged", "accountUidChanged"]
+
+        /// Whether acting on this event deletes or moves stored data.
+        public var isDestructive: Bool { Self.destructiveTypes.contains(type) }
+
         public init(type: String, id: String, timestamp: Int64, apiKey: String, uid: String, newUID: String?) {
             self.type = type
             self.id = id
@@ -127,6 +133,12 @@ public enum WebhookRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     case tooManyEvents(Int)
     /// Events of several sites in one notification.
     case mixedSites
+    /// The site's policy requires a signature header the notification lacks (its name).
+    case signatureRequired(String)
+    /// Signed by a JWT alone that does not bind the body, yet carrying events that delete or move data.
+    case unboundDestructive
+    /// The notification's nonce (the JWT's `jti`) was already accepted with another body.
+    case nonceReused
 
     public var code: String {
         switch self {
@@ -136,6 +148,9 @@ public enum WebhookRefusal: Error, Sendable, Equatable, CustomStringConvertible 
         case .malformed: "webhook_malformed"
         case .tooManyEvents: "webhook_too_many_events"
         case .mixedSites: "webhook_mixed_sites"
+        case .signatureRequired: "webhook_signature_required"
+        case .unboundDestructive: "webhook_jwt_not_bound"
+        case .nonceReused: "webhook_nonce_reused"
         }
     }
 
@@ -148,6 +163,11 @@ public enum WebhookRefusal: Error, Sendable, Equatable, CustomStringConvertible 
         case .malformed(let reason): "the notification is malformed: \(reason)"
         case .tooManyEvents(let count): "the notification carries \(count) events; at most \(WebhookNotification.maximumEvents) are accepted"
         case .mixedSites: "the notification carries events of several sites"
+        case .signatureRequired(let header): "this site requires \(header) on every notification"
+        case .unboundDestructive:
+            "a notification signed only by X-Gigya-Sig-JWT whose sub is not the body's SHA-256 may not carry "
+                + "accountDeleted, accountMerged or accountUidChanged; sign it with X-Gigya-Sig-Hmac-Sha1"
+        case .nonceReused: "the notification's nonce was already accepted with another body"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 
 /// Checks that a webhook notification comes from Gigya for one site (docs/gigya-protocol.md §7, §12).
@@ -5,9 +6,11 @@ public import Foundation
 /// - `X-Gigya-Sig-Hmac-Sha1`: base64 HMAC-SHA1 of the exact body bytes under the partner secret (or the signing user
 ///   key's secret), compared in constant time; the body's `timestamp` must be within `maxAgeSeconds`.
 /// - `X-Gigya-Sig-JWT`: RS256 under the data centre's published keys (as id_tokens, §10), `iss` the site's issuer,
-///   not expired, `jti` equal to the body's `nonce` and `iat` to its `timestamp`.
+///   not expired, `jti` equal to the body's `nonce` and `iat` to its `timestamp`. Those two claims are all the JWT is known
+///   to sign of the body; its `sub` is 32 bytes that look like SHA-256 of the body, which no public source confirms, so
+///   `verifyJWT` reports whether `sub` is base64url(SHA-256(body)) rather than requiring it (docs/gigya-protocol.md §12).
 ///
-/// When both headers are sent, both must verify.
+/// When both headers are sent, both must verify; which headers are required is the site's policy, decided by the caller.
 public struct WebhookSignatureVerifier: Sendable {
     public let apiKey: String
     /// Secrets a notification may be signed with: the partner secret, and the signing user key's secret if configured.
@@ -43,8 +46,11 @@ public struct WebhookSignatureVerifier: Sendable {
         }
     }
 
-    /// Verifies `X-Gigya-Sig-JWT` for `notification` under `keys`; an unknown `kid` is `.badJWT` naming it.
-    public func verifyJWT(_ token: String, notification: WebhookNotification, keys: JWTKeySet) async throws(WebhookRefusal) {
+    /// Verifies `X-Gigya-Sig-JWT` for `notification` (whose exact bytes are `body`) under `keys`; answers whether the JWT's
+    /// `sub` is base64url(SHA-256(body)), the only claim that could bind the events themselves.
+    public func verifyJWT(_ token: String, notification: WebhookNotification, body: [UInt8], keys: JWTKeySet) async throws(WebhookRefusal)
+        -> WebhookJWTBinding
+    {
         let parts: IDTokenVerifier.Parts
         do throws(IDTokenRefusal) {
             parts = try IDTokenVerifier.parse(token)
@@ -80,10 +86,22 @@ public struct WebhookSignatureVerifier: Sendable {
         guard issuedAt == notification.timestamp else {
             throw .badJWT("iat is not the body's timestamp")
         }
+        // A Gigya-signed `sub` equal to the body's digest binds the body whatever Gigya meant by it: a forger would need
+        // a body with that SHA-256. Any other `sub` binds only the nonce and timestamp.
+        let digest = Base64URL.encode(SHA256.hash(data: body))
+        return claims["sub"]?.stringValue == digest ? .bodyDigest : .nonceAndTimestamp
     }
 
     /// The `kid` a JWT header names, without verifying anything (to decide whether to refetch keys first).
     public static func keyID(of token: String) -> String? {
         IDTokenVerifier.keyID(of: token)
     }
+}
+
+/// What of a notification its verified JWT is known to sign.
+public enum WebhookJWTBinding: Sendable, Equatable {
+    /// `sub` is base64url(SHA-256(body)): the JWT signs the exact body, events included.
+    case bodyDigest
+    /// Only `jti` = `nonce` and `iat` = `timestamp`: anyone who saw the JWT could put other events under it.
+    case nonceAndTimestamp
 }

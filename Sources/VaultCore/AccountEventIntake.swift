@@ -1,14 +1,36 @@
+import Crypto
 public import Foundation
 public import GigyaKit
 public import VaultStore
 
-/// One site as webhooks see it: the verifier of its notifications and the data centre whose keys sign its JWTs.
+/// Which signature headers a site's notifications must carry (`webhooks.signatures`). A header sent beyond the required
+/// ones is checked too: when both are sent, both must verify.
+public enum WebhookSignaturePolicy: String, Sendable, CaseIterable, Equatable {
+    /// `X-Gigya-Sig-Hmac-Sha1` is required: it signs the exact body. The default wherever the site's secret can sign,
+    /// which is every configured site (each has its partner secret).
+    case hmac
+    /// `X-Gigya-Sig-JWT` is required. A notification signed by its JWT alone carries destructive events only when the
+    /// JWT's `sub` is the body's SHA-256 (`WebhookJWTBinding.bodyDigest`).
+    case jwt
+    /// Both headers are required.
+    case both
+
+    /// Whether the HMAC header must be present.
+    var requiresHMAC: Bool { self != .jwt }
+    /// Whether the JWT header must be present.
+    var requiresJWT: Bool { self != .hmac }
+}
+
+/// One site as webhooks see it: the verifier of its notifications, the headers it requires and the data centre whose
+/// keys sign its JWTs.
 public struct WebhookSite: Sendable {
     public let verifier: WebhookSignatureVerifier
+    public let signatures: WebhookSignaturePolicy
     public let dataCenter: DataCenter
 
-    public init(verifier: WebhookSignatureVerifier, dataCenter: DataCenter) {
+    public init(verifier: WebhookSignatureVerifier, signatures: WebhookSignaturePolicy = .hmac, dataCenter: DataCenter) {
         self.verifier = verifier
+        self.signatures = signatures
         self.dataCenter = dataCenter
     }
 }
@@ -33,15 +55,24 @@ public struct AccountEventIntake: Sendable {
     private let keys: JWTKeyCache?
     private let store: any AccountEventRepository
     private let writeDeadline: Duration
+    private let metrics: VaultMetrics
 
-    public init(sites: [WebhookSite], keys: JWTKeyCache?, store: any AccountEventRepository, writeDeadline: Duration = .seconds(5)) {
+    public init(
+        sites: [WebhookSite], keys: JWTKeyCache?, store: any AccountEventRepository, writeDeadline: Duration = .seconds(5),
+        metrics: VaultMetrics = .discarding
+    ) {
         self.sites = Dictionary(sites.map { ($0.verifier.apiKey, $0) }, uniquingKeysWith: { first, _ in first })
         self.keys = keys
         self.store = store
         self.writeDeadline = writeDeadline
+        self.metrics = metrics
     }
 
     /// Verifies and stores one notification; `body` is the exact bytes received (the HMAC covers them).
+    ///
+    /// The site's policy names the headers required; every header sent is verified. A notification verified by a JWT
+    /// alone must bind its body through `sub` to carry events that delete or move data. Its nonce is accepted once, for
+    /// one body (a re-delivery of the same bytes is recognised, a replayed JWT over other events is not stored).
     public func receive(body: [UInt8], hmac: String?, jwt: String?) async throws(AccountEventIntakeError) -> AccountEventReceipt {
         let hmac = hmac.flatMap { $0.isEmpty ? nil : $0 }
         let jwt = jwt.flatMap { $0.isEmpty ? nil : $0 }
@@ -53,18 +84,31 @@ public struct AccountEventIntake: Sendable {
             throw .refused(error)
         }
         guard let site = sites[notification.apiKey] else { throw .unknownSite }
+        if site.signatures.requiresHMAC, hmac == nil { throw .refused(.signatureRequired("X-Gigya-Sig-Hmac-Sha1")) }
+        if site.signatures.requiresJWT, jwt == nil { throw .refused(.signatureRequired("X-Gigya-Sig-JWT")) }
         if let hmac, !site.verifier.hmacIsValid(hmac, body: body) { throw .refused(.badHMAC) }
         do throws(WebhookRefusal) {
             try site.verifier.checkFreshness(notification)
         } catch {
             throw .refused(error)
         }
-        if let jwt { try await verify(jwt, notification, site: site) }
+        if let jwt {
+            let binding = try await verify(jwt, notification, body: body, site: site)
+            metrics.webhookJWTBinding(binding, withHMAC: hmac != nil)
+            if hmac == nil, binding != .bodyDigest, notification.events.contains(where: \.isDestructive) {
+                throw .refused(.unboundDestructive)
+            }
+        }
         let events = notification.events.map {
             NewAccountEvent(site: $0.apiKey, eventID: $0.id, type: $0.type, uid: $0.uid, newUID: $0.newUID, timestamp: $0.timestamp)
         }
+        // The nonce is kept while the notification's timestamp (which a JWT's iat equals) could still be accepted.
+        let stamp = NotificationStamp(
+            site: notification.apiKey, nonce: notification.nonce, bodyDigest: Array(SHA256.hash(data: body)),
+            expiresAt: Date(timeIntervalSince1970: TimeInterval(notification.timestamp + site.verifier.maxAgeSeconds + site.verifier.leewaySeconds + 60)))
+        let result: AccountEventStoreResult
         do {
-            return try await withDeadline(writeDeadline) { [store] in try await store.storeAccountEvents(events) }
+            result = try await withDeadline(writeDeadline) { [store] in try await store.storeAccountEvents(events, notification: stamp) }
         } catch is DeadlineExceeded {
             throw .notStored(outcomeUnknown: true)
         } catch let error as VaultStoreError where error == .commitOutcomeUnknown {
@@ -72,33 +116,29 @@ public struct AccountEventIntake: Sendable {
         } catch {
             throw .notStored(outcomeUnknown: false)
         }
+        switch result {
+        case .stored(let receipt): return receipt
+        case .nonceReused: throw .refused(.nonceReused)
+        }
     }
 
-    /// Checks `X-Gigya-Sig-JWT` under the site's data-centre keys, refetching once for an unknown `kid`.
-    private func verify(_ token: String, _ notification: WebhookNotification, site: WebhookSite) async throws(AccountEventIntakeError) {
+    /// Checks `X-Gigya-Sig-JWT` under the site's data-centre keys (refetched once for an unknown `kid`, as for id_tokens);
+    /// answers what of the body it binds.
+    private func verify(_ token: String, _ notification: WebhookNotification, body: [UInt8], site: WebhookSite) async throws(AccountEventIntakeError)
+        -> WebhookJWTBinding
+    {
         guard let keys else { throw .keysUnavailable }
-        let cached: JWTKeySet
-        do throws(JWTKeysUnavailable) {
-            cached = try await keys.keys(dataCenter: site.dataCenter)
+        let keySet: JWTKeySet
+        do throws(JWTKeyLookupFailure) {
+            keySet = try await keys.keys(dataCenter: site.dataCenter, forToken: WebhookSignatureVerifier.keyID(of: token))
         } catch {
-            throw .keysUnavailable
-        }
-        if let kid = WebhookSignatureVerifier.keyID(of: token), !cached.contains(kid: kid) {
-            let refreshed: JWTKeySet
-            do throws(JWTKeysUnavailable) {
-                refreshed = try await keys.keys(dataCenter: site.dataCenter, afterUnknownKeyID: kid)
-            } catch {
-                throw .refused(.badJWT("unknown kid"))
+            switch error {
+            case .unavailable: throw .keysUnavailable
+            case .unknownKeyID: throw .refused(.badJWT("unknown kid"))
             }
-            do throws(WebhookRefusal) {
-                try await site.verifier.verifyJWT(token, notification: notification, keys: refreshed)
-            } catch {
-                throw .refused(error)
-            }
-            return
         }
         do throws(WebhookRefusal) {
-            try await site.verifier.verifyJWT(token, notification: notification, keys: cached)
+            return try await site.verifier.verifyJWT(token, notification: notification, body: body, keys: keySet)
         } catch {
             throw .refused(error)
         }

@@ -92,6 +92,11 @@ public struct AccountEventWorker: Service {
         let detail = "event=\(event.eventID)"
         switch event.type {
         case "accountDeleted":
+            // Before anything is deleted, Gigya itself must say the account is gone: a notification proves who sent it,
+            // not that a stored user may be purged on its word alone.
+            guard try await gigyaKnows(event.uid, site: event.site) == false else {
+                return .failed(seq: event.seq, outcome: "not purged: Gigya still knows the UID")
+            }
             let purged = try await lifecycle.purgeUser(
                 site: event.site, uid: event.uid,
                 audit: Self.actor.entry("account.deleted", site: event.site, uid: event.uid, provider: nil, detail: detail))
@@ -99,6 +104,18 @@ public struct AccountEventWorker: Service {
         case "accountUidChanged", "accountMerged":
             guard let newUID = event.newUID, newUID != event.uid else {
                 return .failed(seq: event.seq, outcome: "no newUid")
+            }
+            // A moved or merged-away UID is unknown to Gigya and the new one known. When neither is known any more the
+            // account moved and was then deleted (a later event is about the new UID): what is stored under the old UID
+            // belongs to no account, and is purged rather than moved.
+            guard try await gigyaKnows(event.uid, site: event.site) == false else {
+                return .failed(seq: event.seq, outcome: "not moved: Gigya still knows the old UID")
+            }
+            guard try await gigyaKnows(newUID, site: event.site) else {
+                let purged = try await lifecycle.purgeUser(
+                    site: event.site, uid: event.uid,
+                    audit: Self.actor.entry("account.deleted", site: event.site, uid: event.uid, provider: nil, detail: detail + " gone_after=\(event.type)"))
+                return .processed(seq: event.seq, outcome: "neither UID is known to Gigya; " + purged.summary)
             }
             let action = event.type == "accountMerged" ? "account.merged" : "account.uid_changed"
             let moved = try await lifecycle.rekeyUser(
@@ -125,8 +142,32 @@ public struct AccountEventWorker: Service {
         }
     }
 
+    /// Whether Gigya knows `uid` on the site now (`socialize.getUserInfo`; 403005 and 404003 mean it does not). Throws when
+    /// Gigya cannot say, or the site has no directory to ask: the event is then retried, never acted on unconfirmed.
+    private func gigyaKnows(_ uid: String, site apiKey: String) async throws -> Bool {
+        guard let directory = sites.site(apiKey: apiKey)?.directory else {
+            throw AccountEventUnconfirmed.noDirectory
+        }
+        do throws(GigyaCallError) {
+            _ = try await directory.getUserInfo(uid: uid)
+            return true
+        } catch where error.isUnknownUser {
+            return false
+        }
+    }
+
     /// A store failure for the event's row: its type only, never data.
     private static func describe(_ error: any Error) -> String {
-        "store error: \(type(of: error))"
+        switch error {
+        case let error as GigyaCallError: "Gigya could not confirm: \(error.summary)"
+        case is AccountEventUnconfirmed: "no Gigya directory is configured for the site to confirm with"
+        default: "store error: \(type(of: error))"
+        }
     }
+}
+
+/// An account event that cannot be confirmed with Gigya.
+enum AccountEventUnconfirmed: Error {
+    /// The site has no directory (user lookups) to ask.
+    case noDirectory
 }

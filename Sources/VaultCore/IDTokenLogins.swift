@@ -78,9 +78,9 @@ public struct IDTokenLogins: Sendable {
         sites[apiKey]?.verification ?? .signatures
     }
 
-    /// The site's leeway for `exp` and `iat`, in seconds; 0 for a site that takes no id_tokens.
-    public func leewaySeconds(site apiKey: String) -> Int64 {
-        sites[apiKey]?.verifier.leewaySeconds ?? 0
+    /// The last second the site could accept a token with these claims (`IDTokenVerifier.acceptableUntil`).
+    public func acceptableUntil(_ claims: IDTokenClaims, site apiKey: String) -> Int64 {
+        sites[apiKey]?.verifier.acceptableUntil(issuedAt: claims.issuedAt, expiresAt: claims.expiresAt) ?? claims.expiresAt
     }
 
     /// Verifies a token for a site and the posted UID, refetching the keys once if the token names an unknown `kid`.
@@ -91,28 +91,23 @@ public struct IDTokenLogins: Sendable {
         guard let site = sites[apiKey], let keys else {
             throw .keysUnavailable(JWTKeysUnavailable(dataCenter: sites[apiKey]?.dataCenter ?? .us1, reason: "no id_token keys are configured"))
         }
-        let cached: JWTKeySet
-        do throws(JWTKeysUnavailable) {
-            cached = try await keys.keys(dataCenter: site.dataCenter)
-        } catch {
-            throw .keysUnavailable(error)
-        }
-        let kid: String
+        let kid: String?
         do throws(IDTokenRefusal) {
-            return try await site.verifier.verify(token, expectedUID: uid, keys: cached)
+            kid = try IDTokenVerifier.signingKeyID(of: token)
         } catch {
-            guard case .unknownKeyID(let named?) = error else { throw .refused(error) }
-            kid = named
+            throw .refused(error)
         }
-        // docs/gigya-protocol.md §10: Gigya rotates keys without notice; an unknown kid means fetch again (rate-limited).
-        let refreshed: JWTKeySet
-        do throws(JWTKeysUnavailable) {
-            refreshed = try await keys.keys(dataCenter: site.dataCenter, afterUnknownKeyID: kid)
+        let keySet: JWTKeySet
+        do throws(JWTKeyLookupFailure) {
+            keySet = try await keys.keys(dataCenter: site.dataCenter, forToken: kid)
         } catch {
-            throw .refused(.unknownKeyID(kid))
+            switch error {
+            case .unavailable(let reason): throw .keysUnavailable(reason)
+            case .unknownKeyID: throw .refused(.unknownKeyID(kid))
+            }
         }
         do throws(IDTokenRefusal) {
-            return try await site.verifier.verify(token, expectedUID: uid, keys: refreshed)
+            return try await site.verifier.verify(token, expectedUID: uid, keys: keySet)
         } catch {
             throw .refused(error)
         }

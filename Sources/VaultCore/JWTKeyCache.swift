@@ -53,6 +53,14 @@ public struct JWTKeysUnavailable: Error, Sendable, Equatable, CustomStringConver
     }
 }
 
+/// Why no key set could be had to verify a token.
+public enum JWTKeyLookupFailure: Error, Sendable, Equatable {
+    /// No key set of the data centre is cached and fetching one failed.
+    case unavailable(JWTKeysUnavailable)
+    /// The token names a `kid` the cached set lacks, and a refetch could not be had (failed, or one happened lately).
+    case unknownKeyID
+}
+
 /// Gigya's id_token signing keys, cached per data centre and shared by every request (docs/gigya-protocol.md §10).
 ///
 /// One fetch at a time per data centre (single flight: concurrent callers wait for the fetch in flight); a key set is
@@ -122,6 +130,23 @@ public actor JWTKeyCache {
             entries[dataCenter, default: Entry()].lastUnknownKeyIDFetchAt = now
         }
         return try await fetched(dataCenter, trigger: "unknown_kid")
+    }
+
+    /// The keys to verify a token whose header names `kid`: the cached set when it holds the kid (or the token names
+    /// none), else the set refetched for the unknown kid. The one path by which id_tokens and webhook JWTs get keys.
+    public func keys(dataCenter: DataCenter, forToken kid: String?) async throws(JWTKeyLookupFailure) -> JWTKeySet {
+        let cached: JWTKeySet
+        do throws(JWTKeysUnavailable) {
+            cached = try await keys(dataCenter: dataCenter)
+        } catch {
+            throw .unavailable(error)
+        }
+        guard let kid, !cached.contains(kid: kid) else { return cached }
+        do throws(JWTKeysUnavailable) {
+            return try await keys(dataCenter: dataCenter, afterUnknownKeyID: kid)
+        } catch {
+            throw .unknownKeyID
+        }
     }
 
     /// Fetches every key set near expiry, and every missing one when `includingMissing` (the background refresher's work);

@@ -26,12 +26,12 @@ extension LoginIntake {
     }
 
     /// Verifies the login result's id_token and makes its event: `iat` goes where a signature's timestamp would, and the
-    /// replay key lives until the token could no longer be accepted (`exp` + leeway), plus the usual margin.
+    /// replay key lives until the token could no longer be accepted (the earlier of `exp` and its maximum age, plus the
+    /// leeway), plus the usual margin.
     func idTokenEvent(_ result: LoginResult, site: GigyaSite) async throws -> NewLoginEvent {
-        let token = result.idToken ?? ""
         let claims: IDTokenClaims
         do throws(IDTokenCheckFailure) {
-            claims = try await idTokens.verify(token, uid: result.uid, site: site.apiKey)
+            claims = try await idTokens.verify(result.idToken ?? "", uid: result.uid, site: site.apiKey)
         } catch {
             switch error {
             case .refused(let refusal):
@@ -41,31 +41,31 @@ extension LoginIntake {
                 throw IntakeUnavailable.keysUnavailable
             }
         }
-        let acceptableUntil = claims.expiresAt + idTokens.leewaySeconds(site: site.apiKey) + settings.replayMarginSeconds
+        let acceptableUntil = idTokens.acceptableUntil(claims, site: site.apiKey) + settings.replayMarginSeconds
         return NewLoginEvent(
             site: site.apiKey,
             uid: result.uid,
             provider: result.provider,
             signatureTimestamp: claims.issuedAt,
-            replayKey: Self.idTokenReplayKey(site: site.apiKey, uid: result.uid, provider: result.provider, token: token),
+            replayKey: Self.idTokenReplayKey(site: site.apiKey, uid: result.uid, provider: result.provider, token: claims.replayDigest),
             replayExpiresAt: Date(timeIntervalSince1970: TimeInterval(acceptableUntil)),
-            loginKey: Self.idTokenReplayKey(site: site.apiKey, uid: result.uid, provider: "", token: token),
+            loginKey: Self.idTokenReplayKey(site: site.apiKey, uid: result.uid, provider: "", token: claims.replayDigest),
             maxEventsPerLogin: settings.maxEventsPerLogin
         )
     }
 
-    /// The replay key of a token: a digest over site, UID, provider and `IDTokenVerifier.replayDigest(of:)`, so the same
-    /// token posted twice is one event and the token itself is never stored. With an empty provider it is the token's
+    /// The replay key of a token: a digest over site, UID, provider and the token's `replayDigest` (SHA-256 of its decoded
+    /// signature), so the same token posted twice, however spelled, is one event and the token itself is never stored. With an empty provider it is the token's
     /// budget key: every provider posted with one token counts against the same `maxEventsPerLogin`. The provider is in it for the same reason as
     /// in `replayKey(site:result:)`: a token names the user, not the provider of this login.
-    static func idTokenReplayKey(site: String, uid: String, provider: String, token: String) -> [UInt8] {
+    static func idTokenReplayKey(site: String, uid: String, provider: String, token digest: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         for part in ["login-id-token-v1", site, uid, provider] {
             var length = UInt32(part.utf8.count).bigEndian
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
             hasher.update(data: Array(part.utf8))
         }
-        hasher.update(data: IDTokenVerifier.replayDigest(of: token))
+        hasher.update(data: digest)
         return Array(hasher.finalize())
     }
 }

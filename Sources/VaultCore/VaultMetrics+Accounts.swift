@@ -1,4 +1,5 @@
 import CoreMetrics
+import GigyaKit
 
 /// Metrics of links, Gigya's account notifications and reconciliation.
 extension VaultMetrics {
@@ -10,6 +11,14 @@ extension VaultMetrics {
     /// A webhook notification stored (`stored`) or refused (by its error code).
     public func webhookNotification(outcome: String) {
         Counter(label: "vault_webhook_notifications_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// What a verified webhook JWT was found to bind (`body` when its `sub` is the body's SHA-256, else `nonce`), and
+    /// whether an HMAC came with it: the evidence an operator needs before trusting JWT-only notifications.
+    func webhookJWTBinding(_ binding: WebhookJWTBinding, withHMAC: Bool) {
+        let bound = binding == .bodyDigest ? "body" : "nonce"
+        Counter(label: "vault_webhook_jwt_binding_total", dimensions: [("binds", bound), ("hmac", withHMAC ? "yes" : "no")], factory: factory)
+            .increment()
     }
 
     /// An account event acted upon, by type and outcome (`processed`, `ignored`, `failed`, `retry`).

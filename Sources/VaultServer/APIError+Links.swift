@@ -36,8 +36,10 @@ extension APIError {
         switch error {
         case .refused(let refusal):
             switch refusal {
-            case .unsigned, .badHMAC, .badJWT, .stale:
+            case .unsigned, .badHMAC, .badJWT, .stale, .signatureRequired, .unboundDestructive:
                 self = APIError(.unauthorized, code: refusal.code, message: refusal.description)
+            case .nonceReused:
+                self = APIError(.conflict, code: refusal.code, message: refusal.description)
             case .malformed, .tooManyEvents, .mixedSites:
                 self = .badRequest(refusal.code, refusal.description)
             }

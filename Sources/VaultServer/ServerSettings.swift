@@ -24,6 +24,8 @@ public struct SiteSettings: Sendable, Equatable {
     /// Accounts (RaaS) API, links on it, refresh on login: `gigya.accountsSites`, `gigya.allowRenameSites`,
     /// `gigya.refreshOnLoginSites`.
     public var accounts = SiteAccountOptions()
+    /// Which signature headers the site's webhook notifications must carry (`webhooks.signatures`); HMAC by default.
+    public var webhookSignatures = WebhookSignaturePolicy.hmac
 
     public init(
         apiKey: String,
@@ -138,6 +140,9 @@ public struct ServerSettings: Sendable {
     public var signatureWindowSeconds: Int64 = 300
     /// The leeway for id_tokens' `exp` and `iat`, 0–120 s (docs/gigya-protocol.md §10).
     public var idTokenLeewaySeconds: Int64 = 60
+    /// The oldest an id_token may be by `now − iat`, whatever its `exp`; nil means `signatureWindowSeconds`, the bound a
+    /// `UIDSignature` has.
+    public var idTokenMaxAgeSeconds: Int64?
     /// The id_token key cache: TTL, refetch interval, refresh cadence and its clock.
     public var jwtKeys = JWTKeyCacheSettings()
     /// The workers' concurrency and pacing.
@@ -238,6 +243,9 @@ public struct ServerSettings: Sendable {
             throw .invalid(key: "signature.windowSeconds", reason: "must be 1-3600")
         }
         settings.idTokenLeewaySeconds = Int64(try bounded(config, "idToken.leewaySeconds", 60, 0...120))
+        if config.int(forKey: "idToken.maxAgeSeconds") != nil {
+            settings.idTokenMaxAgeSeconds = Int64(try bounded(config, "idToken.maxAgeSeconds", 300, 1...86_400))
+        }
         settings.jwtKeys.ttlSeconds = Int64(try bounded(config, "idToken.keysTtlSeconds", 86_400, 60...604_800))
         settings.jwtKeys.refetchIntervalSeconds = Int64(try bounded(config, "idToken.refetchIntervalSeconds", 30, 1...3600))
         let verification = try SiteSettings.verification(
@@ -315,6 +323,7 @@ public struct ServerSettings: Sendable {
         try applySiteList(
             config.stringArray(forKey: "gigya.refreshOnLoginSites", default: []), key: "gigya.refreshOnLoginSites", to: &settings.sites
         ) { $0.accounts.refreshOnLogin = true }
+        try applyWebhookSignatures(config.stringArray(forKey: "webhooks.signatures", default: []), to: &settings.sites)
         return settings
     }
 
@@ -360,23 +369,32 @@ public struct ServerSettings: Sendable {
         }
     }
 
-    /// Applies `gigya.providers` entries: `pattern` sets the list of every site without entries of its own,
-    /// `API_KEY=pattern` adds to that site's own list. A pattern is a provider name or a prefix ending in `*`.
-    static func applyProviders(_ entries: [String], to sites: inout [SiteSettings]) throws(SettingsError) {
-        guard !entries.isEmpty else { return }
+    /// Splits per-site list entries: `value` applies to every site without entries of its own, `API_KEY=value` to that
+    /// site only. Answers the shared values and the per-site ones; an entry naming an unconfigured site is refused.
+    static func perSiteEntries(_ entries: [String], key: String, sites: [SiteSettings]) throws(SettingsError)
+        -> (shared: [String], perSite: [String: [String]])
+    {
         var shared: [String] = []
         var perSite: [String: [String]] = [:]
         for entry in entries.map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             if let equals = entry.firstIndex(of: "=") {
                 let site = String(entry[..<equals])
                 guard sites.contains(where: { $0.apiKey == site }) else {
-                    throw .invalid(key: "gigya.providers", reason: "an entry names a site that is not configured")
+                    throw .invalid(key: key, reason: "an entry names a site that is not configured")
                 }
                 perSite[site, default: []].append(String(entry[entry.index(after: equals)...]))
             } else {
                 shared.append(entry)
             }
         }
+        return (shared, perSite)
+    }
+
+    /// Applies `gigya.providers` entries: `pattern` sets the list of every site without entries of its own,
+    /// `API_KEY=pattern` adds to that site's own list. A pattern is a provider name or a prefix ending in `*`.
+    static func applyProviders(_ entries: [String], to sites: inout [SiteSettings]) throws(SettingsError) {
+        guard !entries.isEmpty else { return }
+        let (shared, perSite) = try perSiteEntries(entries, key: "gigya.providers", sites: sites)
         for index in sites.indices {
             let patterns = perSite[sites[index].apiKey] ?? (shared.isEmpty ? nil : shared)
             guard let patterns else { continue }
@@ -384,6 +402,25 @@ public struct ServerSettings: Sendable {
                 throw .invalid(key: "gigya.providers", reason: "patterns are provider names or prefixes ending in '*', not empty")
             }
             sites[index].providers = patterns
+        }
+    }
+
+    /// Applies `webhooks.signatures` entries: `hmac`, `jwt` or `both` for every site, `API_KEY=mode` for one site.
+    static func applyWebhookSignatures(_ entries: [String], to sites: inout [SiteSettings]) throws(SettingsError) {
+        let key = "webhooks.signatures"
+        let (shared, perSite) = try perSiteEntries(entries, key: key, sites: sites)
+        func policy(_ values: [String]) throws(SettingsError) -> WebhookSignaturePolicy? {
+            guard let value = values.last else { return nil }
+            guard values.count == 1, let policy = WebhookSignaturePolicy(rawValue: value.lowercased()) else {
+                throw .invalid(key: key, reason: "each site takes one of \(WebhookSignaturePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return policy
+        }
+        let sharedPolicy = try policy(shared)
+        for index in sites.indices {
+            if let chosen = try policy(perSite[sites[index].apiKey] ?? []) ?? sharedPolicy {
+                sites[index].webhookSignatures = chosen
+            }
         }
     }
 }

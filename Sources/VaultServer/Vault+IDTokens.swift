@@ -13,7 +13,8 @@ extension Vault {
         for site in settings.sites {
             let dataCenter = DataCenter(site.apiDomain)
             let verifier = IDTokenVerifier(
-                apiKey: site.apiKey, audience: site.idTokenAudience, leewaySeconds: settings.idTokenLeewaySeconds, clock: settings.jwtKeys.clock
+                apiKey: site.apiKey, audience: site.idTokenAudience, leewaySeconds: settings.idTokenLeewaySeconds,
+                maxAgeSeconds: settings.idTokenMaxAgeSeconds ?? settings.signatureWindowSeconds, clock: settings.jwtKeys.clock
             )
             sites.append(IDTokenSite(apiKey: site.apiKey, verification: site.loginVerification, verifier: verifier, dataCenter: dataCenter))
             // Keys are per data centre (docs/gigya-protocol.md §10): the first site there that takes tokens fetches for all.
@@ -50,7 +51,7 @@ extension Vault {
             let verifier = WebhookSignatureVerifier(
                 apiKey: site.apiKey, secrets: secrets, maxAgeSeconds: settings.webhookMaxAgeSeconds, clock: settings.jwtKeys.clock
             )
-            return WebhookSite(verifier: verifier, dataCenter: DataCenter(site.apiDomain))
+            return WebhookSite(verifier: verifier, signatures: site.webhookSignatures, dataCenter: DataCenter(site.apiDomain))
         }
     }
 

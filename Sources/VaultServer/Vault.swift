@@ -100,7 +100,7 @@ public struct Vault: Sendable {
         self.links = AccountLinkService(store: bounded, sites: sites)
         // Inside Gigya's 10 s (docs/gigya-protocol.md §7): an answer after Gigya gave up would only cause a redelivery.
         self.accountEvents = AccountEventIntake(
-            sites: webhookSites, keys: webhookKeys, store: store, writeDeadline: min(settings.intake.writeDeadline, .seconds(8)))
+            sites: webhookSites, keys: webhookKeys, store: store, writeDeadline: min(settings.intake.writeDeadline, .seconds(8)), metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
 

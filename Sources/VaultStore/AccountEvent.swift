@@ -82,6 +82,32 @@ public struct AccountEventReceipt: Sendable, Equatable, Codable {
     }
 }
 
+/// The notification a batch of account events came in: its nonce is accepted once per site, for one body.
+public struct NotificationStamp: Sendable, Equatable {
+    public var site: String
+    /// The body's `nonce`, which a JWT-signed notification's `jti` equals.
+    public var nonce: String
+    /// SHA-256 of the exact body bytes.
+    public var bodyDigest: [UInt8]
+    /// When the nonce may be forgotten: after the notification's timestamp could no longer be accepted.
+    public var expiresAt: Date
+
+    public init(site: String, nonce: String, bodyDigest: [UInt8], expiresAt: Date) {
+        self.site = site
+        self.nonce = nonce
+        self.bodyDigest = bodyDigest
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What storing a notification came to.
+public enum AccountEventStoreResult: Sendable, Equatable {
+    /// Stored (each event new or a duplicate of one stored before).
+    case stored(AccountEventReceipt)
+    /// The nonce was accepted before with another body: nothing was stored.
+    case nonceReused
+}
+
 /// What one attempt at an account event came to.
 public enum AccountEventOutcome: Sendable, Equatable {
     case processed(seq: Int64, outcome: String)

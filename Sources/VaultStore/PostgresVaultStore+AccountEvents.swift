@@ -16,26 +16,37 @@ extension PostgresVaultStore {
             processedAt: processedAt)
     }
 
-    public func storeAccountEvents(_ events: [NewAccountEvent]) async throws -> AccountEventReceipt {
-        guard !events.isEmpty else { return AccountEventReceipt(received: 0, new: 0, duplicates: 0) }
-        // One statement, one transaction: the whole notification is stored or none of it. Arrival order is kept in `seq`.
+    public func storeAccountEvents(_ events: [NewAccountEvent], notification: NotificationStamp) async throws -> AccountEventStoreResult {
+        // One statement, one transaction: the nonce and the whole notification are stored or none of it. Arrival order is
+        // kept in `seq`. `DO UPDATE` (not `DO NOTHING`) so that a concurrent first use of the nonce is waited for and its
+        // body digest read: the events go in only when the nonce is new or came with this very body.
+        let digest = ByteBuffer(bytes: notification.bodyDigest)
         let rows = try await client.query(
             """
-            WITH input AS (
+            WITH nonce AS (
+                INSERT INTO webhook_nonces AS w (site, nonce, body_digest, expires_at)
+                VALUES (\(notification.site), \(notification.nonce), \(digest), \(notification.expiresAt))
+                ON CONFLICT (site, nonce) DO UPDATE SET expires_at = greatest(w.expires_at, EXCLUDED.expires_at)
+                RETURNING w.body_digest = \(digest) AS same_body
+            ), input AS (
                 SELECT * FROM UNNEST(\(events.map(\.site))::text[], \(events.map(\.eventID))::text[], \(events.map(\.type))::text[],
                                      \(events.map(\.uid))::text[], \(events.map { $0.newUID ?? "" })::text[], \(events.map(\.timestamp))::int8[])
                     WITH ORDINALITY AS t(site, event_id, type, uid, new_uid, event_timestamp, position)
             ), inserted AS (
                 INSERT INTO account_events (site, event_id, type, uid, new_uid, event_timestamp)
-                SELECT site, event_id, type, uid, NULLIF(new_uid, ''), event_timestamp FROM input ORDER BY position
+                SELECT site, event_id, type, uid, NULLIF(new_uid, ''), event_timestamp FROM input
+                WHERE (SELECT same_body FROM nonce)
+                ORDER BY position
                 ON CONFLICT (site, event_id) DO NOTHING
                 RETURNING 1
             )
-            SELECT count(*)::int FROM inserted
+            SELECT (SELECT same_body FROM nonce), (SELECT count(*)::int FROM inserted)
             """, logger: logger)
-        var inserted = 0
-        for try await count in rows.decode(Int.self) { inserted = count }
-        return AccountEventReceipt(received: events.count, new: inserted, duplicates: events.count - inserted)
+        for try await (sameBody, inserted) in rows.decode((Bool, Int).self) {
+            guard sameBody else { return .nonceReused }
+            return .stored(AccountEventReceipt(received: events.count, new: inserted, duplicates: events.count - inserted))
+        }
+        throw VaultStoreError.invalidArgument("the notification insert returned no row")
     }
 
     public func claimAccountEvents(worker: String, limit: Int, lease: Duration) async throws -> [AccountEvent] {
@@ -127,6 +138,9 @@ extension PostgresVaultStore {
                 FOR UPDATE SKIP LOCKED
             ), purged AS (
                 DELETE FROM account_events AS a USING old WHERE a.seq = old.seq RETURNING 1
+            ), expired_nonces AS (
+                DELETE FROM webhook_nonces WHERE (site, nonce) IN (
+                    SELECT site, nonce FROM webhook_nonces WHERE expires_at < now() ORDER BY expires_at LIMIT \(limit))
             )
             SELECT count(*)::int FROM purged
             """, logger: logger)

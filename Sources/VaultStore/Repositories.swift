@@ -106,8 +106,9 @@ public protocol LinkRepository: Sendable {
 
 /// Gigya's account events, received by webhook and processed by workers.
 public protocol AccountEventRepository: Sendable {
-    /// Stores a notification's events in one transaction; an event id already stored for the site is a duplicate.
-    func storeAccountEvents(_ events: [NewAccountEvent]) async throws -> AccountEventReceipt
+    /// Stores a notification's events with its nonce in one transaction; an event id already stored for the site is a
+    /// duplicate; a nonce already accepted with another body stores nothing (`.nonceReused`).
+    func storeAccountEvents(_ events: [NewAccountEvent], notification: NotificationStamp) async throws -> AccountEventStoreResult
     /// Leases up to `limit` due events whose UIDs have no earlier unfinished event.
     func claimAccountEvents(worker: String, limit: Int, lease: Duration) async throws -> [AccountEvent]
     /// Records an outcome; false when `worker` no longer held the event.
@@ -116,7 +117,8 @@ public protocol AccountEventRepository: Sendable {
     func accountEvents(site: String?, uid: String?, limit: Int) async throws -> [AccountEvent]
     /// Events by status.
     func accountEventCounts() async throws -> [AccountEventStatus: Int]
-    /// Deletes up to `limit` events finished before `before`; returns how many.
+    /// Deletes up to `limit` events finished before `before`, and up to `limit` expired notification nonces; returns how
+    /// many events.
     func purgeFinishedAccountEvents(before: Date, limit: Int) async throws -> Int
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GigyaEmulator
 import GigyaKit
@@ -92,10 +93,9 @@ func withWebhookReceiver<T>(
     }
 }
 
-/// base64url(SHA-256(body)): the `sub` of a webhook JWT. `IDTokenVerifier.replayDigest` is SHA-256 of a string's UTF-8,
-/// and a notification body is UTF-8 JSON, so the digest covers exactly the body bytes.
+/// base64url(SHA-256(body)): the `sub` of a webhook JWT.
 func bodyDigest(_ body: [UInt8]) -> String {
-    Base64URL.encode(IDTokenVerifier.replayDigest(of: String(decoding: body, as: UTF8.self)))
+    Base64URL.encode(SHA256.hash(data: body))
 }
 
 /// The published keys of the test site's data centre.

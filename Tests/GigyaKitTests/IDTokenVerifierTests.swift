@@ -84,12 +84,13 @@ struct LocalTokenSigner {
         #expect(await refusal(token) == nil)
     }
 
-    @Test func paddedBase64URLPartsAreAccepted() async throws {
+    @Test func aPaddedSignatureIsRefused() async throws {
         let token = try Self.signer.token(header: Self.header(), payload: Self.payload())
         let parts = token.split(separator: ".").map(String.init)
-        // Padding changes the signed bytes, so only the signature part can be padded in a valid token.
+        // Padding the signature leaves the signed bytes alone: a lenient decoder would take it as a second spelling.
         let padding = String(repeating: "=", count: (4 - parts[2].count % 4) % 4)
-        #expect(await refusal(parts[0] + "." + parts[1] + "." + parts[2] + padding) == nil)
+        #expect(!padding.isEmpty)
+        #expect(await refusal(parts[0] + "." + parts[1] + "." + parts[2] + padding) == .malformed(.badBase64URL))
     }
 
     @Test(arguments: [
@@ -201,7 +202,7 @@ struct LocalTokenSigner {
     @Test func everyRefusalHasItsOwnCodeAndNoMessageQuotesTheToken() async throws {
         let refusals: [IDTokenRefusal] = [
             .malformed(.tooLarge), .algorithmNotAllowed("none"), .unknownKeyID("k"), .badSignature, .missingTimeClaim("exp"), .wrongIssuer,
-            .wrongAPIKey, .subjectMismatch, .expired, .issuedInFuture, .audienceMismatch,
+            .wrongAPIKey, .subjectMismatch, .expired, .issuedInFuture, .audienceMismatch, .tooOld(maximumSeconds: 300),
         ]
         #expect(Set(refusals.map(\.code)).count == refusals.count)
         let token = try Self.signer.token(header: Self.header(), payload: Self.payload())
@@ -210,11 +211,56 @@ struct LocalTokenSigner {
         #expect(IDTokenRefusal.algorithmNotAllowed(String(repeating: "x", count: 500)).description.count < 150)
     }
 
-    @Test func theReplayDigestIsTheSHA256OfTheToken() throws {
+    @Test func theReplayDigestIsTheSHA256OfTheDecodedSignature() async throws {
         let token = try Self.signer.token(header: Self.header(), payload: Self.payload())
-        #expect(IDTokenVerifier.replayDigest(of: token) == Array(SHA256.hash(data: Data(token.utf8))))
-        #expect(IDTokenVerifier.replayDigest(of: token).count == 32)
+        let claims = try await verifier.verify(token, expectedUID: "uid-1", keys: Self.keys)
+        let signature = try #require(Base64URL.decode(token.split(separator: ".")[2]))
+        #expect(claims.replayDigest == Array(SHA256.hash(data: signature)))
         #expect(IDTokenVerifier.keyID(of: token) == "key-1")
+    }
+
+    /// Every other spelling of a token's parts: padded, or with the unused trailing bits of the last character set.
+    static func respellings(of token: String) -> [String] {
+        let parts = token.split(separator: ".").map(String.init)
+        var spellings: [String] = []
+        for index in parts.indices {
+            var padded = parts
+            padded[index] += String(repeating: "=", count: (4 - parts[index].count % 4) % 4)
+            if padded[index] != parts[index] { spellings.append(padded.joined(separator: ".")) }
+            // The last character of a part whose length is not a multiple of 4 carries 2 or 4 ignored bits.
+            guard parts[index].count % 4 != 0, let last = parts[index].last else { continue }
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+            let value = alphabet.firstIndex(of: last)!
+            let unused = parts[index].count % 4 == 2 ? 0b1111 : 0b11
+            for flip in 1...unused {
+                var changed = parts
+                changed[index] = String(parts[index].dropLast()) + String(alphabet[value ^ flip])
+                spellings.append(changed.joined(separator: "."))
+            }
+        }
+        return spellings
+    }
+
+    @Test func onlyTheCanonicalUnpaddedSpellingIsAccepted() async throws {
+        // A signature of 256 bytes leaves 4 ignored bits in its last character; the JSON parts leave 2 or 4 or none.
+        let token = try Self.signer.token(header: Self.header(), payload: Self.payload())
+        #expect(await refusal(token) == nil)
+        let spellings = Self.respellings(of: token)
+        #expect(spellings.count >= 16, "\(spellings.count) spellings")
+        for spelling in spellings {
+            #expect(await refusal(spelling) == .malformed(.badBase64URL), "\(spelling.suffix(8))")
+        }
+    }
+
+    @Test func aTokenOlderThanTheMaximumAgeIsRefusedWhateverItsExp() async throws {
+        let verifier = IDTokenVerifier(apiKey: Self.apiKey, leewaySeconds: 60, maxAgeSeconds: 300, clock: ManualWallClock(Self.now))
+        // Issued 30 days ago with a long exp: as old as no UIDSignature may be.
+        let old = try Self.signer.token(header: Self.header(), payload: Self.payload(["iat": String(Self.now - 30 * 86_400), "exp": String(Self.now + 86_400)]))
+        #expect(await refusal(old, verifier: verifier) == .tooOld(maximumSeconds: 300))
+        let edge = try Self.signer.token(header: Self.header(), payload: Self.payload(["iat": String(Self.now - 359), "exp": String(Self.now + 86_400)]))
+        #expect(await refusal(edge, verifier: verifier) == nil, "300 s plus the 60 s leeway")
+        #expect(verifier.acceptableUntil(issuedAt: Self.now, expiresAt: Self.now + 86_400) == Self.now + 360)
+        #expect(verifier.acceptableUntil(issuedAt: Self.now, expiresAt: Self.now + 100) == Self.now + 160)
     }
 }
 
@@ -259,5 +305,12 @@ struct LocalTokenSigner {
         #expect(Base64URL.decode(text) == bytes)
         #expect(Base64URL.decode(text + "=") == bytes)
         #expect(Base64URL.decode("+/8") == nil)
+        #expect(Base64URL.decodeCanonical(text) == bytes)
+        #expect(Base64URL.decodeCanonical(text + "=") == nil)
+        #expect(Base64URL.decodeCanonical("+/8") == nil)
+        #expect(Base64URL.decodeCanonical("A") == nil)
+        #expect(Base64URL.decodeCanonical("AB") == nil, "trailing bits set")
+        #expect(Base64URL.decodeCanonical("AA") == [0])
+        #expect(Base64URL.decodeCanonical("") == [])
     }
 }

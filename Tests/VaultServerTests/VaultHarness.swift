@@ -190,6 +190,7 @@ struct VaultHarness {
         case "account_events": query = "SELECT count(*)::int FROM account_events"
         case "admin_sessions": query = "SELECT count(*)::int FROM admin_sessions"
         case "reconciliation_runs": query = "SELECT count(*)::int FROM reconciliation_runs"
+        case "webhook_nonces": query = "SELECT count(*)::int FROM webhook_nonces"
         default: throw HarnessError.unknownTable(table)
         }
         for try await value in try await database.client.query(query, logger: logger).decode(Int.self) { return value }

@@ -59,29 +59,26 @@ struct WebhookTests {
         return resolved!
     }
 
-    @Test("signatures: a valid HMAC or JWT is taken; tampered, wrong secret, wrong key, stale, mismatched or missing get 401 and store nothing")
+    /// A JWT for a notification as `mintJWT` makes it: `jti`, `iat`, `iss` right, but a `sub` that is not the body's digest.
+    static func unboundJWT(
+        _ harness: VaultHarness, nonce: String, issuedAt: Int64, signing: EmulatorJWTSigning = .currentKey
+    ) async throws -> String {
+        try await harness.emulatorControl.mintJWT(
+            EmulatorJWTRequest(
+                apiKey: harness.site.apiKey, uid: "webhook", issuedAt: issuedAt, lifetimeSeconds: 60, claims: ["jti": .string(nonce)], signing: signing)
+        ).idToken
+    }
+
+    @Test("signatures (the default policy, hmac): a valid HMAC is taken; tampered, wrong secret, stale, unsigned, JWT-only or with a bad JWT beside it get 401 and store nothing")
     func signatures() async throws {
         try await VaultHarness.with { harness in
             let site = harness.site
             let now = harness.emulatorClock.now()
-            let control = harness.emulatorControl
             try await harness.application().test(.router) { client in
                 let good = Self.notification([Self.event("accountUpdated", uid: "u1", apiKey: site.apiKey, at: now)], timestamp: now)
-                var (status, answer) = try await Self.post(client, good, hmac: try Self.hmac(good, secret: site.partnerSecret))
+                let (status, answer) = try await Self.post(client, good, hmac: try Self.hmac(good, secret: site.partnerSecret))
                 #expect(status == .ok)
                 #expect(jsonInt(answer, "new") == 1)
-
-                let nonce = "nonce-\(UUID().uuidString)"
-                let jwtBody = Self.notification([Self.event("accountUpdated", uid: "u2", apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
-                func jwt(signing: EmulatorJWTSigning = .currentKey, issuedAt: Int64 = now, jti: String = nonce) async throws -> String {
-                    try await control.mintJWT(
-                        EmulatorJWTRequest(
-                            apiKey: site.apiKey, uid: "webhook", issuedAt: issuedAt, lifetimeSeconds: 60, claims: ["jti": .string(jti)], signing: signing)
-                    ).idToken
-                }
-                (status, answer) = try await Self.post(client, jwtBody, jwt: try await jwt())
-                #expect(status == .ok, "\(String(buffer: answer))")
-                #expect(try await harness.count("account_events") == 2)
 
                 func refused(_ body: [UInt8], hmac: String? = nil, jwt: String? = nil, code: String, _ comment: Comment) async throws {
                     let (status, answer) = try await Self.post(client, body, hmac: hmac, jwt: jwt)
@@ -98,19 +95,48 @@ struct WebhookTests {
                 try await refused(fresh, code: "webhook_unsigned", "missing header")
                 let old = Self.notification([Self.event("accountDeleted", uid: "u3", apiKey: site.apiKey, at: now - 3600)], timestamp: now - 3600)
                 try await refused(old, hmac: try Self.hmac(old, secret: site.partnerSecret), code: "webhook_stale", "stale HMAC notification")
+                // A JWT alone is not enough here, even a genuine one that binds the body.
+                let signed = try await harness.emulatorControl.signWebhook(EmulatorWebhookSignRequest(apiKey: site.apiKey, body: String(decoding: fresh, as: UTF8.self)))
+                try await refused(fresh, jwt: signed.jwt, code: "webhook_signature_required", "JWT only")
+                // Both headers: both must verify.
+                try await refused(fresh, hmac: signed.hmac, jwt: try await Self.unboundJWT(harness, nonce: "other", issuedAt: now), code: "webhook_bad_signature", "good HMAC, bad JWT")
+                let foreignSite = Self.notification([Self.event("accountDeleted", uid: "u3", apiKey: "3_unknown", at: now)], timestamp: now)
+                try await refused(foreignSite, hmac: try Self.hmac(foreignSite, secret: site.partnerSecret), code: "webhook_unknown_site", "unknown site")
+                let (bothStatus, _) = try await Self.post(client, fresh, hmac: signed.hmac, jwt: signed.jwt)
+                #expect(bothStatus == .ok, "both valid")
+            }
+            #expect(try await harness.count("account_events") == 2)
+        }
+    }
+
+    @Test("signatures (policy jwt): a valid JWT is taken; wrong key, jti or iat not the body's, alg none, expired, HMAC-only get 401 and store nothing")
+    func jwtSignatures() async throws {
+        try await VaultHarness.with(configure: { $0.sites[0].webhookSignatures = .jwt }) { harness in
+            let site = harness.site
+            let now = harness.emulatorClock.now()
+            try await harness.application().test(.router) { client in
+                let nonce = "nonce-\(UUID().uuidString)"
+                let jwtBody = Self.notification([Self.event("accountUpdated", uid: "u2", apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+                func jwt(signing: EmulatorJWTSigning = .currentKey, issuedAt: Int64 = now, jti: String = nonce) async throws -> String {
+                    try await Self.unboundJWT(harness, nonce: jti, issuedAt: issuedAt, signing: signing)
+                }
+                func refused(_ body: [UInt8], hmac: String? = nil, jwt: String? = nil, code: String, _ comment: Comment) async throws {
+                    let (status, answer) = try await Self.post(client, body, hmac: hmac, jwt: jwt)
+                    #expect(status == .unauthorized, comment)
+                    #expect(errorCode(answer) == code, comment)
+                }
                 try await refused(jwtBody, jwt: try await jwt(signing: .foreignKey), code: "webhook_bad_signature", "wrong key")
                 try await refused(jwtBody, jwt: try await jwt(jti: "another-nonce"), code: "webhook_bad_signature", "jti is not the nonce")
                 try await refused(jwtBody, jwt: try await jwt(issuedAt: now - 1), code: "webhook_bad_signature", "iat is not the timestamp")
                 try await refused(jwtBody, jwt: try await jwt(signing: .unsigned), code: "webhook_bad_signature", "alg none")
+                try await refused(jwtBody, hmac: try Self.hmac(jwtBody, secret: site.partnerSecret), code: "webhook_signature_required", "HMAC only")
                 let expiredBody = Self.notification(
                     [Self.event("accountDeleted", uid: "u3", apiKey: site.apiKey, at: now - 200)], nonce: nonce, timestamp: now - 200)
                 try await refused(expiredBody, jwt: try await jwt(issuedAt: now - 200), code: "webhook_stale", "expired JWT")
-                // Both headers: both must verify.
-                try await refused(jwtBody, hmac: try Self.hmac(jwtBody, secret: otherSecret), jwt: try await jwt(), code: "webhook_bad_signature", "one of two bad")
-                let foreignSite = Self.notification([Self.event("accountDeleted", uid: "u3", apiKey: "3_unknown", at: now)], timestamp: now)
-                try await refused(foreignSite, hmac: try Self.hmac(foreignSite, secret: site.partnerSecret), code: "webhook_unknown_site", "unknown site")
+                let (status, answer) = try await Self.post(client, jwtBody, jwt: try await jwt())
+                #expect(status == .ok, "\(String(buffer: answer))")
             }
-            #expect(try await harness.count("account_events") == 2)
+            #expect(try await harness.count("account_events") == 1)
         }
     }
 
@@ -153,6 +179,7 @@ struct WebhookTests {
             let site = harness.site
             let now = harness.emulatorClock.now()
             let uid = try await Self.storedUser(harness)
+            _ = try await harness.emulatorControl.deleteUser(uid: uid)
             try await harness.application().test(.router) { client in
                 var events = (0..<499).map { Self.event("accountUpdated", uid: "other-\($0)", apiKey: site.apiKey, at: now) }
                 events.append(Self.event("accountDeleted", uid: uid, apiKey: site.apiKey, at: now))
@@ -187,6 +214,7 @@ struct WebhookTests {
                 NewAccountLink(site: site.apiKey, uid: uid, siteUID: "deleted-site-uid", via: .notifyRegistration, requestedBy: "test", requestedByKeyID: nil))
             // A login in flight when the account is deleted.
             _ = try await harness.vault.intake.accept(try await harness.login(uid: uid, provider: "twitter"))
+            _ = try await harness.emulatorControl.deleteUser(uid: uid)
             try await harness.application().test(.router) { client in
                 let body = Self.notification([Self.event("accountDeleted", uid: uid, apiKey: site.apiKey, at: now)], timestamp: now)
                 let (status, _) = try await Self.post(client, body, hmac: try Self.hmac(body, secret: site.partnerSecret))
@@ -216,6 +244,9 @@ struct WebhookTests {
             let uid = try await Self.storedUser(harness)
             let token = try await harness.store.session(site: site.apiKey, uid: uid, provider: "facebook")?.authToken
             let gone = try await Self.storedUser(harness)
+            _ = try await harness.emulatorControl.renameUser(uid: uid, to: "renamed-\(uid)", notify: false)
+            _ = try await harness.emulatorControl.renameUser(uid: gone, to: "renamed-\(gone)", notify: false)
+            _ = try await harness.emulatorControl.deleteUser(uid: "renamed-\(gone)")
             try await harness.application().test(.router) { client in
                 // A rename, and for another user a rename followed by the deletion of the new UID: order matters there.
                 let body = Self.notification([
@@ -244,6 +275,7 @@ struct WebhookTests {
             let survivor = try await Self.storedUser(harness, providers: ["facebook"])
             let survivorFacebook = try await harness.store.session(site: site.apiKey, uid: survivor, provider: "facebook")
             let mergedGoogle = try await harness.store.session(site: site.apiKey, uid: merged, provider: "google")
+            _ = try await harness.emulatorControl.mergeUser(uid: merged, into: survivor, notify: false)
             try await harness.application().test(.router) { client in
                 let body = Self.notification([Self.event("accountMerged", uid: merged, newUid: survivor, apiKey: site.apiKey, at: now)], timestamp: now)
                 let (status, _) = try await Self.post(client, body, hmac: try Self.hmac(body, secret: site.partnerSecret))
@@ -330,7 +362,7 @@ extension WebhookTests {
 extension WebhookTests {
     @Test("a JWT-signed notification while Gigya's keys cannot be fetched is a 503 that stores nothing (Gigya delivers it again later)")
     func keysUnavailable() async throws {
-        try await VaultHarness.with { harness in
+        try await VaultHarness.with(configure: { $0.sites[0].webhookSignatures = .jwt }) { harness in
             let site = harness.site
             let now = harness.emulatorClock.now()
             let nonce = UUID().uuidString.lowercased()
@@ -345,6 +377,101 @@ extension WebhookTests {
                 #expect(errorCode(answer) == "jwt_keys_unavailable")
             }
             #expect(try await harness.count("account_events") == 0)
+        }
+    }
+}
+
+/// The forgeries a stranger who saw one notification's headers can try (docs/security.md, "Webhooks").
+extension WebhookTests {
+    @Test("a genuine notification's JWT without its HMAC carries no forged events on the default policy: 401, nothing stored, the victim's tokens stay")
+    func aReplayedJWTWithoutTheHMACIsRefused() async throws {
+        try await VaultHarness.with { harness in
+            let site = harness.site
+            let now = harness.emulatorClock.now()
+            let victim = try await Self.storedUser(harness)
+            let attacker = try await Self.storedUser(harness)
+            let nonce = UUID().uuidString.lowercased()
+            let genuine = Self.notification([Self.event("accountUpdated", uid: attacker, apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+            let headers = try await harness.emulatorControl.signWebhook(
+                EmulatorWebhookSignRequest(apiKey: site.apiKey, body: String(decoding: genuine, as: UTF8.self)))
+            try await harness.application().test(.router) { client in
+                let forged = Self.notification(
+                    [Self.event("accountMerged", uid: victim, newUid: attacker, apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+                let (status, answer) = try await Self.post(client, forged, jwt: headers.jwt)
+                #expect(status == .unauthorized)
+                #expect(errorCode(answer) == "webhook_signature_required")
+                let flood = Self.notification(
+                    (0..<500).map { Self.event("accountDeleted", uid: "victim-\($0)", apiKey: site.apiKey, at: now) }, nonce: nonce, timestamp: now)
+                let (floodStatus, _) = try await Self.post(client, flood, jwt: headers.jwt)
+                #expect(floodStatus == .unauthorized)
+            }
+            #expect(try await harness.count("account_events") == 0)
+            try await harness.drainAccountEvents()
+            #expect(try await harness.store.metadata(site: site.apiKey, uid: victim).count == 1)
+        }
+    }
+
+    @Test("policy jwt: a JWT whose sub is not the body's digest carries no deletion, merge or rename (401); one that binds the body does; its nonce is taken once, for one body")
+    func aJWTOnlyNotificationMustBindItsBodyToDestroy() async throws {
+        try await VaultHarness.with(configure: { $0.sites[0].webhookSignatures = .jwt }) { harness in
+            let site = harness.site
+            let now = harness.emulatorClock.now()
+            let victim = try await Self.storedUser(harness)
+            try await harness.application().test(.router) { client in
+                // An unbound JWT (jti and iat right, sub not the body's digest): recorded events only.
+                let nonce = UUID().uuidString.lowercased()
+                let deletion = Self.notification([Self.event("accountDeleted", uid: victim, apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+                let unbound = try await Self.unboundJWT(harness, nonce: nonce, issuedAt: now)
+                var (status, answer) = try await Self.post(client, deletion, jwt: unbound)
+                #expect(status == .unauthorized)
+                #expect(errorCode(answer) == "webhook_jwt_not_bound")
+                let update = Self.notification([Self.event("accountUpdated", uid: victim, apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+                (status, answer) = try await Self.post(client, update, jwt: unbound)
+                #expect(status == .ok, "\(String(buffer: answer))")
+
+                // The same JWT (its jti is now taken) over other recorded events: refused, not stored.
+                let other = Self.notification([Self.event("accountUpdated", uid: "someone", apiKey: site.apiKey, at: now)], nonce: nonce, timestamp: now)
+                (status, answer) = try await Self.post(client, other, jwt: unbound)
+                #expect(status == .conflict)
+                #expect(errorCode(answer) == "webhook_nonce_reused")
+                // The very same bytes again are a re-delivery: 200, nothing new.
+                (status, answer) = try await Self.post(client, update, jwt: unbound)
+                #expect(status == .ok)
+                #expect(jsonInt(answer, "new") == 0)
+
+                // A JWT whose sub is the body's SHA-256 (the emulator signs so) binds the events: a deletion is taken.
+                let gone = Self.notification([Self.event("accountDeleted", uid: victim, apiKey: site.apiKey, at: now)], timestamp: now)
+                let signed = try await harness.emulatorControl.signWebhook(
+                    EmulatorWebhookSignRequest(apiKey: site.apiKey, body: String(decoding: gone, as: UTF8.self)))
+                (status, answer) = try await Self.post(client, gone, jwt: signed.jwt)
+                #expect(status == .ok, "\(String(buffer: answer))")
+            }
+            #expect(try await harness.count("account_events") == 2)
+            #expect(try await harness.count("webhook_nonces") == 2)
+        }
+    }
+
+    @Test("Gigya is asked before anything is purged or moved: a deletion or merge of an account Gigya still knows changes nothing and is marked failed")
+    func destructiveEventsAreConfirmedWithGigya() async throws {
+        try await VaultHarness.with { harness in
+            let site = harness.site
+            let now = harness.emulatorClock.now()
+            let alive = try await Self.storedUser(harness)
+            let survivor = try await Self.storedUser(harness)
+            try await harness.application().test(.router) { client in
+                let body = Self.notification([
+                    Self.event("accountDeleted", uid: alive, apiKey: site.apiKey, at: now),
+                    Self.event("accountMerged", uid: survivor, newUid: "nobody-\(UUID().uuidString)", apiKey: site.apiKey, at: now),
+                ], timestamp: now)
+                let (status, _) = try await Self.post(client, body, hmac: try Self.hmac(body, secret: site.partnerSecret))
+                #expect(status == .ok)
+            }
+            try await harness.drainAccountEvents()
+            #expect(try await harness.store.metadata(site: site.apiKey, uid: alive).count == 1)
+            #expect(try await harness.store.metadata(site: site.apiKey, uid: survivor).count == 1)
+            let events = try await harness.store.accountEvents(site: site.apiKey, uid: nil, limit: 10)
+            #expect(events.allSatisfy { $0.status == .failed && ($0.outcome ?? "").contains("Gigya still knows") }, "\(events.map(\.outcome))")
+            #expect(try await harness.store.recentAudit(limit: 20).allSatisfy { !$0.action.hasPrefix("account.") })
         }
     }
 }
