@@ -560,3 +560,57 @@ struct IDTokenLoginTests {
         }
     }
 }
+
+/// One signed login buys one login's events, however it is spelled and however long its `exp` (docs/security.md).
+extension IDTokenLoginTests {
+    @Test("a token re-spelled (padding, ignored trailing bits) is refused as malformed; only the canonical text makes an event")
+    func reSpellingsMakeNoNewEvents() async throws {
+        try await VaultHarness.with(configure: Self.site(.both)) { harness in
+            let (uid, token) = try await Self.idTokenLogin(harness)
+            let parts = token.split(separator: ".").map(String.init)
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+            let signature = parts[2]
+            let lastCharacter = try #require(signature.last)
+            let last = try #require(alphabet.firstIndex(of: lastCharacter))
+            var spellings = [token + "=", token + "=="]
+            // A 256-byte signature is 342 characters: its last one carries 4 ignored bits.
+            for flip in 1...15 where signature.count % 4 == 2 {
+                spellings.append(parts[0] + "." + parts[1] + "." + signature.dropLast() + String(alphabet[last ^ flip]))
+            }
+            #expect(spellings.count >= 2)
+            let respelled = spellings
+            try await harness.application().test(.router) { client in
+                #expect(try await Self.post(client, Self.body(uid: uid, token: token)).status == .accepted)
+                for spelling in respelled {
+                    let answer = try await Self.post(client, Self.body(uid: uid, token: spelling, provider: "google"))
+                    #expect(answer.status == .badRequest)
+                    #expect(answer.code == "id_token_malformed")
+                }
+            }
+            #expect(try await harness.count("login_events") == 1)
+        }
+    }
+
+    @Test("a token issued longer ago than idToken.maxAgeSeconds is refused whatever its exp says (30 days old, valid for 90)")
+    func anOldTokenIsRefused() async throws {
+        try await VaultHarness.with(configure: Self.site(.idTokens)) { harness in
+            let uid = try await Self.idTokenLogin(harness).uid
+            let now = harness.emulatorClock.now()
+            let old = try await harness.emulatorControl.mintJWT(
+                EmulatorJWTRequest(apiKey: harness.site.apiKey, uid: uid, issuedAt: now - 30 * 86_400, lifetimeSeconds: 90 * 86_400)
+            ).idToken
+            let recent = try await harness.emulatorControl.mintJWT(
+                EmulatorJWTRequest(apiKey: harness.site.apiKey, uid: uid, issuedAt: now - 200, lifetimeSeconds: 90 * 86_400)
+            ).idToken
+            try await harness.application().test(.router) { client in
+                let answer = try await Self.post(client, Self.body(uid: uid, token: old))
+                #expect(answer.status == .unauthorized)
+                #expect(answer.code == "id_token_too_old")
+                #expect(try await Self.post(client, Self.body(uid: uid, token: recent)).status == .accepted)
+            }
+            #expect(try await harness.count("login_events") == 1)
+            // Its replay key lives until the token's age runs out (iat + 300 + leeway 60), plus the 60 s margin.
+            #expect(try await Self.replayExpiries(harness) == [now - 200 + 300 + 60 + 60])
+        }
+    }
+}
