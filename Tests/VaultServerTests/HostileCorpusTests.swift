@@ -23,7 +23,7 @@ private struct HostileRequest: Decodable {
 }
 
 /// Every table's row count and a digest of its rows, to prove that a run of refused requests changed nothing.
-private struct DatabaseSnapshot: Equatable, CustomStringConvertible {
+struct DatabaseSnapshot: Equatable, CustomStringConvertible {
     var tables: [String: String]
 
     /// Reads every table of the public schema; `audit_log` is compared up to `auditUpTo` (reads that found nothing are
