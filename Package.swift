@@ -234,6 +234,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "VaultCoreTests",
+            dependencies: [
+                "VaultCore",
+                "GigyaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "VaultStoreTests",
             dependencies: [
                 "LocalPostgres",

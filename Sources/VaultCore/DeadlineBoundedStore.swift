@@ -87,6 +87,10 @@ public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyReposi
         try await withDeadline(deadline) { [linkStore] in try await linkStore.claimLinks(worker: worker, limit: limit, lease: lease) }
     }
 
+    public func renewLinkLeases(ids: [UUID], worker: String, lease: Duration) async throws -> Set<UUID> {
+        try await withDeadline(deadline) { [linkStore] in try await linkStore.renewLinkLeases(ids: ids, worker: worker, lease: lease) }
+    }
+
     public func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?) {
         try await withDeadline(deadline) { [linkStore] in try await linkStore.finishLink(outcome, worker: worker) }
     }

@@ -3,6 +3,12 @@ import GigyaKit
 
 /// Metrics of links, Gigya's account notifications and reconciliation.
 extension VaultMetrics {
+    /// A job's recorded outcome, by queue: `done`, `failed`, `retry`, or `lease_lost` / `store_error` when none was
+    /// recorded.
+    func jobFinished(queue: String, outcome: String) {
+        Counter(label: "vault_jobs_finished_total", dimensions: [("queue", queue), ("outcome", outcome)], factory: factory).increment()
+    }
+
     /// A link attempt's outcome: `linked`, `failed`, `retry`.
     func linkFinished(outcome: String) {
         Counter(label: "vault_links_finished_total", dimensions: [("outcome", outcome)], factory: factory).increment()

@@ -78,6 +78,21 @@ extension PostgresVaultStore {
         return events.sorted { $0.seq < $1.seq }
     }
 
+    public func renewAccountEventLeases(seqs: [Int64], worker: String, lease: Duration) async throws -> Set<Int64> {
+        guard !seqs.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            UPDATE account_events
+            SET lease_expires_at = now() + \(lease.seconds) * interval '1 second',
+                next_attempt_at = now() + \(lease.seconds) * interval '1 second'
+            WHERE seq = ANY(\(seqs)::int8[]) AND status = 'processing' AND lease_owner = \(worker)
+            RETURNING seq
+            """, logger: logger)
+        var held: Set<Int64> = []
+        for try await seq in rows.decode(Int64.self) { held.insert(seq) }
+        return held
+    }
+
     public func finishAccountEvent(_ outcome: AccountEventOutcome, worker: String) async throws -> Bool {
         let query: PostgresQuery
         switch outcome {

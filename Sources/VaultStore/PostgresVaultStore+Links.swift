@@ -151,6 +151,21 @@ extension PostgresVaultStore {
         return links.sorted { $0.createdAt < $1.createdAt }
     }
 
+    public func renewLinkLeases(ids: [UUID], worker: String, lease: Duration) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            UPDATE account_links
+            SET lease_expires_at = now() + \(lease.seconds) * interval '1 second',
+                next_attempt_at = now() + \(lease.seconds) * interval '1 second', updated_at = now()
+            WHERE id = ANY(\(ids)::uuid[]) AND status = 'processing' AND lease_owner = \(worker)
+            RETURNING id
+            """, logger: logger)
+        var held: Set<UUID> = []
+        for try await id in rows.decode(UUID.self) { held.insert(id) }
+        return held
+    }
+
     public func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?) {
         try await inTransaction { connection in
             switch outcome {

@@ -92,6 +92,8 @@ public protocol LinkRepository: Sendable {
     func forgetLink(site: String, siteUID: String, audit: AuditEntry) async throws -> AccountLink?
     /// Leases up to `limit` due links to `worker`, without blocking other claimers.
     func claimLinks(worker: String, limit: Int, lease: Duration) async throws -> [AccountLink]
+    /// Extends the leases `worker` still holds on the links `ids`; returns those.
+    func renewLinkLeases(ids: [UUID], worker: String, lease: Duration) async throws -> Set<UUID>
     /// Records one attempt's outcome if `worker` still holds the lease; a success also moves the user's data from the
     /// Gigya UID to the site UID, in the same transaction.
     func finishLink(_ outcome: LinkOutcome, worker: String) async throws -> (recorded: Bool, rekey: RekeyOutcome?)
@@ -113,6 +115,8 @@ public protocol AccountEventRepository: Sendable {
     func claimAccountEvents(worker: String, limit: Int, lease: Duration) async throws -> [AccountEvent]
     /// Records an outcome; false when `worker` no longer held the event.
     func finishAccountEvent(_ outcome: AccountEventOutcome, worker: String) async throws -> Bool
+    /// Extends the leases `worker` still holds on the events `seqs`; returns those.
+    func renewAccountEventLeases(seqs: [Int64], worker: String, lease: Duration) async throws -> Set<Int64>
     /// The newest events, of a site and a UID when given.
     func accountEvents(site: String?, uid: String?, limit: Int) async throws -> [AccountEvent]
     /// Events by status.

@@ -229,7 +229,7 @@ struct LoginCallbackTests {
             let worker = harness.worker()
             let working = Task {
                 while !Task.isCancelled {
-                    if await worker.runOnce(workerID: "waiting-test") == false { try? await Task.sleep(for: .milliseconds(20)) }
+                    if await worker.runOnce(workerID: "waiting-test") == 0 { try? await Task.sleep(for: .milliseconds(20)) }
                 }
             }
             defer { working.cancel() }

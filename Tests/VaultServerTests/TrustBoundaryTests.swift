@@ -174,7 +174,7 @@ struct TrustBoundaryTests {
             let login = try await harness.login()
             try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", errorCode: 500001, count: 3))
             let receipt = try await harness.vault.intake.accept(login)
-            #expect(await harness.worker().runOnce(workerID: "w"))
+            #expect(await harness.worker().runOnce(workerID: "w") == 1)
             let retrying = try #require(try await harness.store.event(id: receipt.eventID))
             #expect(retrying.status == .pending && retrying.attempts == 1)
             let key = try await harness.accessKey([.sessionsDelete])
@@ -234,7 +234,7 @@ struct TrustBoundaryTests {
             let outcome = try await harness.vault.sessions.delete(
                 site: harness.site.apiKey, uid: login.uid, provider: nil, actor: AccessActor(keyID: nil, name: "test"))
             #expect(outcome == DeleteOutcome(deleted: 0, cancelledEvents: 1))
-            #expect(await worked)
+            #expect(await worked == 1)
             #expect(try await harness.store.event(id: receipt.eventID)?.status == .cancelled)
             #expect(try await harness.count("provider_sessions") == 0)
         }

@@ -99,7 +99,7 @@ struct VaultHarness {
         let worker = worker()
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            let didWork = await worker.runOnce(workerID: "test-worker")
+            let didWork = await worker.runOnce(workerID: "test-worker") > 0
             if !didWork {
                 let stats = try await store.stats()
                 if stats.pending == 0 && stats.processing == 0 { return }
@@ -114,7 +114,7 @@ struct VaultHarness {
         let worker = vault.makeLinkWorker(settings: workerSettings, logger: logger)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            if await !worker.runOnce(workerID: "test-link-worker") {
+            if await worker.runOnce(workerID: "test-link-worker") == 0 {
                 let open = try await scalar("SELECT count(*)::int FROM account_links WHERE status IN ('pending', 'processing')")
                 if open == 0 { return }
                 try await Task.sleep(for: .milliseconds(10))
@@ -128,7 +128,7 @@ struct VaultHarness {
         let worker = vault.makeAccountEventWorker(settings: workerSettings, logger: logger)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            if await worker.runOnce(workerID: "test-event-worker") == 0 {
+            if await worker.runOnce(workerID: "test-event-worker", limit: 32) == 0 {
                 let open = try await scalar("SELECT count(*)::int FROM account_events WHERE status IN ('pending', 'processing')")
                 if open == 0 { return }
                 try await Task.sleep(for: .milliseconds(10))
