@@ -60,12 +60,18 @@ enum Base64 {
         guard input.count % 4 != 1, text.utf8.count - input.count <= 2 else {
             return nil
         }
+        return decodeUnpadded(input)?.bytes
+    }
+
+    /// Decodes unpadded base64 characters (each mapped by `mapping` to the standard alphabet first); answers the bytes and
+    /// the unused trailing bits, which a canonical text leaves zero. Nil when a character is outside the alphabet.
+    static func decodeUnpadded(_ input: some Sequence<UInt8>, mapping: (UInt8) -> UInt8 = { $0 }) -> (bytes: [UInt8], trailingBits: UInt32)? {
         var output = [UInt8]()
-        output.reserveCapacity(input.count * 3 / 4)
+        output.reserveCapacity(input.underestimatedCount * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
         for byte in input {
-            let value = decodeTable[Int(byte)]
+            let value = decodeTable[Int(mapping(byte))]
             guard value != 0xFF else {
                 return nil
             }
@@ -77,7 +83,7 @@ enum Base64 {
                 accumulator &= (1 << UInt32(bits)) - 1
             }
         }
-        return output
+        return (output, accumulator)
     }
 }
 

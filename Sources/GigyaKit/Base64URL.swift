@@ -33,38 +33,22 @@ public enum Base64URL {
     /// Tokens are decoded this way so that one signature has one spelling: a lenient decoder lets `xx`, `xx==` and `xy`
     /// (differing only in ignored bits) name the same bytes, and each spelling would make a fresh replay key.
     public static func decodeCanonical(_ text: some StringProtocol) -> [UInt8]? {
-        let count = text.utf8.count
-        guard count % 4 != 1 else {
+        guard text.utf8.count % 4 != 1 else {
             return nil
         }
-        var output = [UInt8]()
-        output.reserveCapacity(count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for byte in text.utf8 {
-            let standard: UInt8
+        // `+`, `/` and `=` map to nothing the table knows, so they are refused with every other stranger.
+        let decoded = Base64.decodeUnpadded(text.utf8) { byte in
             switch byte {
-            case UInt8(ascii: "-"): standard = UInt8(ascii: "+")
-            case UInt8(ascii: "_"): standard = UInt8(ascii: "/")
-            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): return nil
-            default: standard = byte
-            }
-            let value = Base64.decodeTable[Int(standard)]
-            guard value != 0xFF else {
-                return nil
-            }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+            case UInt8(ascii: "-"): UInt8(ascii: "+")
+            case UInt8(ascii: "_"): UInt8(ascii: "/")
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): 0
+            default: byte
             }
         }
         // What is left (2 or 4 bits) must be zero, or another text decodes to the same bytes.
-        guard accumulator == 0 else {
+        guard let decoded, decoded.trailingBits == 0 else {
             return nil
         }
-        return output
+        return decoded.bytes
     }
 }
