@@ -21,20 +21,6 @@ public enum WebhookSignaturePolicy: String, Sendable, CaseIterable, Equatable {
     var requiresJWT: Bool { self != .hmac }
 }
 
-/// One site as webhooks see it: the verifier of its notifications, the headers it requires and the data centre whose
-/// keys sign its JWTs.
-public struct WebhookSite: Sendable {
-    public let verifier: WebhookSignatureVerifier
-    public let signatures: WebhookSignaturePolicy
-    public let dataCenter: DataCenter
-
-    public init(verifier: WebhookSignatureVerifier, signatures: WebhookSignaturePolicy = .hmac, dataCenter: DataCenter) {
-        self.verifier = verifier
-        self.signatures = signatures
-        self.dataCenter = dataCenter
-    }
-}
-
 /// Why a notification was not taken.
 public enum AccountEventIntakeError: Error, Sendable, Equatable {
     /// Refused: unsigned, badly signed, stale or malformed; nothing was stored.
@@ -51,17 +37,17 @@ public enum AccountEventIntakeError: Error, Sendable, Equatable {
 /// Takes Gigya's account notifications (`POST /v1/webhooks/gigya`): verifies them, then stores the whole batch in one
 /// transaction before answering, within Gigya's 10 s; the account-event worker acts on the events.
 public struct AccountEventIntake: Sendable {
-    private let sites: [String: WebhookSite]
+    private let sites: SiteDirectory
     private let keys: JWTKeyCache?
     private let store: any AccountEventRepository
     private let writeDeadline: Duration
     private let metrics: VaultMetrics
 
     public init(
-        sites: [WebhookSite], keys: JWTKeyCache?, store: any AccountEventRepository, writeDeadline: Duration = .seconds(5),
+        sites: SiteDirectory, keys: JWTKeyCache?, store: any AccountEventRepository, writeDeadline: Duration = .seconds(5),
         metrics: VaultMetrics = .discarding
     ) {
-        self.sites = Dictionary(sites.map { ($0.verifier.apiKey, $0) }, uniquingKeysWith: { first, _ in first })
+        self.sites = sites
         self.keys = keys
         self.store = store
         self.writeDeadline = writeDeadline
@@ -83,12 +69,12 @@ public struct AccountEventIntake: Sendable {
         } catch {
             throw .refused(error)
         }
-        guard let site = sites[notification.apiKey] else { throw .unknownSite }
-        if site.signatures.requiresHMAC, hmac == nil { throw .refused(.signatureRequired("X-Gigya-Sig-Hmac-Sha1")) }
-        if site.signatures.requiresJWT, jwt == nil { throw .refused(.signatureRequired("X-Gigya-Sig-JWT")) }
-        if let hmac, !site.verifier.hmacIsValid(hmac, body: body) { throw .refused(.badHMAC) }
+        guard let site = sites.site(apiKey: notification.apiKey) else { throw .unknownSite }
+        if site.webhookSignatures.requiresHMAC, hmac == nil { throw .refused(.signatureRequired("X-Gigya-Sig-Hmac-Sha1")) }
+        if site.webhookSignatures.requiresJWT, jwt == nil { throw .refused(.signatureRequired("X-Gigya-Sig-JWT")) }
+        if let hmac, !site.webhookVerifier.hmacIsValid(hmac, body: body) { throw .refused(.badHMAC) }
         do throws(WebhookRefusal) {
-            try site.verifier.checkFreshness(notification)
+            try site.webhookVerifier.checkFreshness(notification)
         } catch {
             throw .refused(error)
         }
@@ -105,7 +91,7 @@ public struct AccountEventIntake: Sendable {
         // The nonce is kept while the notification's timestamp (which a JWT's iat equals) could still be accepted.
         let stamp = NotificationStamp(
             site: notification.apiKey, nonce: notification.nonce, bodyDigest: Array(SHA256.hash(data: body)),
-            expiresAt: Date(timeIntervalSince1970: TimeInterval(notification.timestamp + site.verifier.maxAgeSeconds + site.verifier.leewaySeconds + 60)))
+            expiresAt: Date(timeIntervalSince1970: TimeInterval(notification.timestamp + site.webhookVerifier.maxAgeSeconds + site.webhookVerifier.leewaySeconds + 60)))
         let result: AccountEventStoreResult
         do {
             result = try await withDeadline(writeDeadline) { [store] in try await store.storeAccountEvents(events, notification: stamp) }
@@ -124,7 +110,7 @@ public struct AccountEventIntake: Sendable {
 
     /// Checks `X-Gigya-Sig-JWT` under the site's data-centre keys (refetched once for an unknown `kid`, as for id_tokens);
     /// answers what of the body it binds.
-    private func verify(_ token: String, _ notification: WebhookNotification, body: [UInt8], site: WebhookSite) async throws(AccountEventIntakeError)
+    private func verify(_ token: String, _ notification: WebhookNotification, body: [UInt8], site: GigyaSite) async throws(AccountEventIntakeError)
         -> WebhookJWTBinding
     {
         guard let keys else { throw .keysUnavailable }
@@ -138,7 +124,7 @@ public struct AccountEventIntake: Sendable {
             }
         }
         do throws(WebhookRefusal) {
-            return try await site.verifier.verifyJWT(token, notification: notification, body: body, keys: keySet)
+            return try await site.webhookVerifier.verifyJWT(token, notification: notification, body: body, keys: keySet)
         } catch {
             throw .refused(error)
         }

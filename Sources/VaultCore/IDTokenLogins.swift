@@ -34,23 +34,6 @@ public enum LoginKind: String, Sendable, Equatable {
     }
 }
 
-/// The id_token side of one site: what it accepts, its verifier (issuer, `apiKey`, audience, leeway) and its data centre.
-public struct IDTokenSite: Sendable {
-    public let apiKey: String
-    public let verification: LoginVerification
-    /// Checks the site's tokens; fixed `iss`, `apiKey` and the optional audience.
-    public let verifier: IDTokenVerifier
-    /// Whose keys sign the site's tokens (keys are per data centre, docs/gigya-protocol.md §10).
-    public let dataCenter: DataCenter
-
-    public init(apiKey: String, verification: LoginVerification, verifier: IDTokenVerifier, dataCenter: DataCenter) {
-        self.apiKey = apiKey
-        self.verification = verification
-        self.verifier = verifier
-        self.dataCenter = dataCenter
-    }
-}
-
 /// Why an id_token could not be checked now: not a refusal of the token, an outage (the keys cannot be had).
 public enum IDTokenCheckFailure: Error, Sendable, Equatable {
     /// The token was refused; its code says which check failed.
@@ -59,37 +42,24 @@ public enum IDTokenCheckFailure: Error, Sendable, Equatable {
     case keysUnavailable(JWTKeysUnavailable)
 }
 
-/// What intake needs for id_tokens: every site's accepted kinds and verifier, and the key cache they share.
+/// What intake needs for id_tokens beyond each site's record: the key cache every JWT path shares.
 public struct IDTokenLogins: Sendable {
-    private let sites: [String: IDTokenSite]
-    /// The shared key cache; nil when no site accepts id_tokens.
+    /// The shared key cache; nil when no site is configured.
     public let keys: JWTKeyCache?
 
-    public init(sites: [IDTokenSite], keys: JWTKeyCache?) {
-        self.sites = Dictionary(sites.map { ($0.apiKey, $0) }, uniquingKeysWith: { first, _ in first })
+    public init(keys: JWTKeyCache?) {
         self.keys = keys
     }
 
-    /// No site accepts id_tokens: every site takes signatures only.
-    public static var signaturesOnly: IDTokenLogins { IDTokenLogins(sites: [], keys: nil) }
-
-    /// What a site accepts; a site not listed takes signatures only.
-    public func verification(site apiKey: String) -> LoginVerification {
-        sites[apiKey]?.verification ?? .signatures
-    }
-
-    /// The last second the site could accept a token with these claims (`IDTokenVerifier.acceptableUntil`).
-    public func acceptableUntil(_ claims: IDTokenClaims, site apiKey: String) -> Int64 {
-        sites[apiKey]?.verifier.acceptableUntil(issuedAt: claims.issuedAt, expiresAt: claims.expiresAt) ?? claims.expiresAt
-    }
+    /// No keys: every id_token is answered as an outage; for sites that take signatures only.
+    public static var signaturesOnly: IDTokenLogins { IDTokenLogins(keys: nil) }
 
     /// Verifies a token for a site and the posted UID, refetching the keys once if the token names an unknown `kid`.
     ///
     /// `alg` is checked before any key is looked up, so an unsigned or HMAC token never causes a fetch.
-    public func verify(_ token: String, uid: String, site apiKey: String) async throws(IDTokenCheckFailure) -> IDTokenClaims {
-        // Intake checks the site's mode first; a site without a policy or a cache here is a wiring mistake, not a refusal.
-        guard let site = sites[apiKey], let keys else {
-            throw .keysUnavailable(JWTKeysUnavailable(dataCenter: sites[apiKey]?.dataCenter ?? .us1, reason: "no id_token keys are configured"))
+    public func verify(_ token: String, uid: String, site: GigyaSite) async throws(IDTokenCheckFailure) -> IDTokenClaims {
+        guard let keys else {
+            throw .keysUnavailable(JWTKeysUnavailable(dataCenter: site.dataCenter, reason: "no id_token keys are configured"))
         }
         let kid: String?
         do throws(IDTokenRefusal) {
@@ -107,7 +77,7 @@ public struct IDTokenLogins: Sendable {
             }
         }
         do throws(IDTokenRefusal) {
-            return try await site.verifier.verify(token, expectedUID: uid, keys: keySet)
+            return try await site.idTokenVerifier.verify(token, expectedUID: uid, keys: keySet)
         } catch {
             throw .refused(error)
         }

@@ -149,11 +149,11 @@ public actor JWTKeyCache {
         }
     }
 
-    /// Fetches every key set near expiry, and every missing one when `includingMissing` (the background refresher's work);
-    /// failures keep the old keys.
-    public func refreshDue(includingMissing: Bool = true) async {
+    /// Fetches every key set near expiry, and every missing one when `includingMissing` (the background refresher's work),
+    /// of `only` those data centres when given; failures keep the old keys.
+    public func refreshDue(includingMissing: Bool = true, only: [DataCenter]? = nil) async {
         let now = settings.clock.now()
-        for dataCenter in dataCenters {
+        for dataCenter in only ?? dataCenters where sources[dataCenter] != nil {
             let entry = entries[dataCenter] ?? Entry()
             guard entry.inFlight == nil, includingMissing || entry.keys != nil else { continue }
             if let failure = entry.lastFailure, now < failure.at + settings.backoffSeconds(afterFailures: entry.consecutiveFailures) { continue }
@@ -214,23 +214,25 @@ public actor JWTKeyCache {
     }
 }
 
-/// Keeps the key cache warm: fetches every data centre's keys at start (unless told not to), then refreshes each before
-/// it expires.
+/// Keeps the key cache warm for some data centres (those whose sites take id_tokens): fetches their keys at start (unless
+/// told not to), then refreshes each before it expires.
 public struct JWTKeyRefresher: Service {
     private let cache: JWTKeyCache
+    private let dataCenters: [DataCenter]
     private let interval: Duration
     private let fetchAtStart: Bool
 
     /// A refresher that looks at the cache every `interval`.
-    public init(cache: JWTKeyCache, interval: Duration, fetchAtStart: Bool = true) {
+    public init(cache: JWTKeyCache, dataCenters: [DataCenter], interval: Duration, fetchAtStart: Bool = true) {
         self.cache = cache
+        self.dataCenters = dataCenters
         self.interval = interval
         self.fetchAtStart = fetchAtStart
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await cache.refreshDue(includingMissing: fetchAtStart)
+            await cache.refreshDue(includingMissing: fetchAtStart, only: dataCenters)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

@@ -8,7 +8,7 @@ extension LoginIntake {
     /// Picks the credential to verify: the id_token when the site accepts tokens and one was posted, else the signature
     /// when the site accepts signatures and one was posted; otherwise the site does not accept what was sent.
     func loginKind(of result: LoginResult, site: GigyaSite) throws(IntakeError) -> LoginKind {
-        let verification = idTokens.verification(site: site.apiKey)
+        let verification = site.loginVerification
         let hasToken = !(result.idToken ?? "").isEmpty
         let hasSignature = !result.uidSignature.isEmpty && !result.signatureTimestamp.isEmpty
         if hasToken && verification.accepts(.idToken) { return .idToken }
@@ -31,7 +31,7 @@ extension LoginIntake {
     func idTokenEvent(_ result: LoginResult, site: GigyaSite) async throws -> NewLoginEvent {
         let claims: IDTokenClaims
         do throws(IDTokenCheckFailure) {
-            claims = try await idTokens.verify(result.idToken ?? "", uid: result.uid, site: site.apiKey)
+            claims = try await idTokens.verify(result.idToken ?? "", uid: result.uid, site: site)
         } catch {
             switch error {
             case .refused(let refusal):
@@ -41,7 +41,7 @@ extension LoginIntake {
                 throw IntakeUnavailable.keysUnavailable
             }
         }
-        let acceptableUntil = idTokens.acceptableUntil(claims, site: site.apiKey) + settings.replayMarginSeconds
+        let acceptableUntil = site.idTokenVerifier.acceptableUntil(issuedAt: claims.issuedAt, expiresAt: claims.expiresAt) + settings.replayMarginSeconds
         return NewLoginEvent(
             site: site.apiKey,
             uid: result.uid,

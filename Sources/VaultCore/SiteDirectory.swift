@@ -1,32 +1,54 @@
 public import GigyaClient
 public import GigyaKit
 
-/// One Gigya site session-vault serves: its API key, the verifier for its login results, the providers it accepts and
-/// where its sessions come from.
+/// One Gigya site session-vault serves, in one record: its API key and data centre, how its login results are verified
+/// (`UIDSignature`s, id_tokens or both), the providers it accepts, where its sessions come from, how its accounts are
+/// linked and followed, and how its webhook notifications are verified.
 public struct GigyaSite: Sendable {
     public let apiKey: String
+    /// Whose keys sign the site's id_tokens and webhook JWTs (keys are per data centre, docs/gigya-protocol.md §10).
+    public let dataCenter: DataCenter
+    /// Checks `UIDSignature`s (partner secret).
     public let verifier: LoginSignatureVerifier
+    /// Which login results the site accepts.
+    public let loginVerification: LoginVerification
+    /// Checks the site's id_tokens: fixed `iss`, `apiKey`, the optional audience, leeway and maximum age.
+    public let idTokenVerifier: IDTokenVerifier
     public let gigya: any GigyaSessionSource
     public let providers: ProviderPolicy
     /// The link calls and user lookups; nil where the site is not wired for linking (then links are refused).
     public let directory: (any GigyaAccountDirectory)?
     /// How the site's accounts may be linked and followed.
     public let accounts: SiteAccountOptions
+    /// Checks the site's webhook notifications (its partner and signing user key's secrets, the issuer, the age).
+    public let webhookVerifier: WebhookSignatureVerifier
+    /// Which signature headers its notifications must carry.
+    public let webhookSignatures: WebhookSignaturePolicy
 
     public init(
         apiKey: String,
+        dataCenter: DataCenter = .us1,
         verifier: LoginSignatureVerifier,
+        loginVerification: LoginVerification = .signatures,
+        idTokenVerifier: IDTokenVerifier? = nil,
         gigya: any GigyaSessionSource,
         providers: ProviderPolicy = .gigyaDefault,
         directory: (any GigyaAccountDirectory)? = nil,
-        accounts: SiteAccountOptions = SiteAccountOptions()
+        accounts: SiteAccountOptions = SiteAccountOptions(),
+        webhookVerifier: WebhookSignatureVerifier? = nil,
+        webhookSignatures: WebhookSignaturePolicy = .hmac
     ) {
         self.apiKey = apiKey
+        self.dataCenter = dataCenter
         self.verifier = verifier
+        self.loginVerification = loginVerification
+        self.idTokenVerifier = idTokenVerifier ?? IDTokenVerifier(apiKey: apiKey)
         self.gigya = gigya
         self.providers = providers
         self.directory = directory
         self.accounts = accounts
+        self.webhookVerifier = webhookVerifier ?? WebhookSignatureVerifier(apiKey: apiKey, secrets: [])
+        self.webhookSignatures = webhookSignatures
     }
 }
 
@@ -99,6 +121,11 @@ public struct SiteDirectory: Sendable {
     public init(_ sites: [GigyaSite]) {
         self.sites = Dictionary(sites.map { ($0.apiKey, $0) }, uniquingKeysWith: { first, _ in first })
         self.apiKeys = sites.map(\.apiKey)
+    }
+
+    /// Every site, in configuration order.
+    public var all: [GigyaSite] {
+        apiKeys.compactMap { sites[$0] }
     }
 
     /// The site with that API key, if configured.

@@ -126,9 +126,11 @@ public func buildApplication(
     }
     let adminJobs = AdminJobs(reconciler: vault.makeReconciler(logger: logger), logger: logger)
     services.append(adminJobs)
-    if let keys = vault.idTokens.keys {
-        let refresher = JWTKeyRefresher(cache: keys, interval: settings.jwtKeys.refreshCheckInterval, fetchAtStart: settings.jwtKeys.fetchAtStart)
-        services.append(refresher)
+    if let keys = vault.idTokens.keys, !vault.warmKeyDataCenters.isEmpty {
+        services.append(
+            JWTKeyRefresher(
+                cache: keys, dataCenters: vault.warmKeyDataCenters, interval: settings.jwtKeys.refreshCheckInterval,
+                fetchAtStart: settings.jwtKeys.fetchAtStart))
     }
     return VaultApplication(
         vault: vault,

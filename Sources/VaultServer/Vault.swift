@@ -26,7 +26,7 @@ public struct Vault: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let metrics: VaultMetrics
     public let intake: LoginIntake
-    /// Each site's accepted login kinds and id_token verifier, and the shared key cache (nil when no site takes tokens).
+    /// The key cache every JWT path shares (id_tokens, webhook JWTs), over every configured site's data centre.
     public let idTokens: IDTokenLogins
     public let sessions: SessionService
     /// The store as the read API and authentication use it: every call bounded by `databaseCallDeadline`.
@@ -65,19 +65,14 @@ public struct Vault: Sendable {
         do {
             sites = try SiteDirectory(
                 settings.sites.map { site in
-                    try Self.makeSite(
-                        site, window: settings.signatureWindowSeconds, timeout: settings.gigyaTimeout, httpClient: httpClient, metrics: factory,
-                        logger: logger
-                    )
+                    try Self.makeSite(site, settings: settings, httpClient: httpClient, metrics: factory, logger: logger)
                 }
             )
         } catch {
             try? httpClient.syncShutdown()
             throw error
         }
-        let idTokens = Self.makeIDTokenLogins(settings, httpClient: httpClient, metrics: metrics, logger: logger)
-        let webhookSites = try Self.makeWebhookSites(settings)
-        let webhookKeys = Self.makeWebhookKeys(settings, reusing: idTokens.keys, httpClient: httpClient, metrics: metrics, logger: logger)
+        let idTokens = IDTokenLogins(keys: Self.makeKeyCache(settings, httpClient: httpClient, metrics: metrics, logger: logger))
         let postgres = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         let store = PostgresVaultStore(client: postgres, keyRing: keyRing, logger: logger)
         self.settings = settings
@@ -100,7 +95,7 @@ public struct Vault: Sendable {
         self.links = AccountLinkService(store: bounded, sites: sites)
         // Inside Gigya's 10 s (docs/gigya-protocol.md §7): an answer after Gigya gave up would only cause a redelivery.
         self.accountEvents = AccountEventIntake(
-            sites: webhookSites, keys: webhookKeys, store: store, writeDeadline: min(settings.intake.writeDeadline, .seconds(8)), metrics: metrics)
+            sites: sites, keys: idTokens.keys, store: store, writeDeadline: min(settings.intake.writeDeadline, .seconds(8)), metrics: metrics)
         self.databaseTarget = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured address"
     }
 
@@ -145,53 +140,6 @@ public struct Vault: Sendable {
             }
         } catch {
             return ReadinessReport(ready: false, database: "reachable", schema: "unknown")
-        }
-    }
-
-    /// Builds one site: the verifier for its login results (partner secret) and its signed REST client.
-    static func makeSite(
-        _ site: SiteSettings,
-        window: Int64,
-        timeout: Duration,
-        httpClient: HTTPClient,
-        metrics: any MetricsFactory,
-        logger: Logger
-    ) throws -> GigyaSite {
-        try checkCanDecrypt(site)
-        let partnerSecret = try secret(site.secret, key: "gigya.secret", site: site.apiKey)
-        let signingSecret = try site.userSecret.map { try secret($0, key: "gigya.userSecret", site: site.apiKey) }
-        let configuration = GigyaSiteConfiguration(
-            apiKey: site.apiKey,
-            secret: signingSecret ?? partnerSecret,
-            userKey: site.userKey,
-            partnerSecret: signingSecret == nil ? nil : partnerSecret,
-            apiDomain: site.apiDomain,
-            baseURL: site.baseURL,
-            timeout: timeout
-        )
-        var providers = ProviderPolicy.gigyaDefault
-        if let patterns = site.providers {
-            guard let policy = ProviderPolicy(patterns: patterns) else {
-                throw SettingsError.invalid(key: "gigya.providers", reason: "the provider list of site \(site.apiKey) is empty or malformed")
-            }
-            providers = policy
-        }
-        let client = GigyaRESTClient(site: configuration, httpClient: httpClient, metrics: metrics, logger: logger)
-        return GigyaSite(
-            apiKey: site.apiKey,
-            verifier: LoginSignatureVerifier(secret: partnerSecret, windowSeconds: window),
-            gigya: client,
-            providers: providers,
-            directory: client,
-            accounts: site.accounts
-        )
-    }
-
-    private static func secret(_ base64: String, key: String, site: String) throws -> GigyaSecret {
-        do {
-            return try GigyaSecret(base64: base64)
-        } catch {
-            throw SettingsError.invalid(key: key, reason: "the secret of site \(site) is not valid base64")
         }
     }
 }
