@@ -93,6 +93,15 @@ struct RunWork: Sendable {
         return known
     }
 
+    /// Whether Gigya knows `uid` right now, asked per UID. A snapshot is as old as the run: an account registered or renamed
+    /// after its page was read is missing from it, so nothing the snapshot alone says is unknown is purged or re-keyed
+    /// before this lookup agrees. Without a snapshot `known` came from per-UID lookups moments ago and is the answer.
+    private func knownNow(_ uid: String, known: Set<String>) async throws -> Bool {
+        if known.contains(uid) { return true }
+        guard view.accounts != nil else { return false }
+        return try await gigya.knows(uid)
+    }
+
     /// The live account Gigya holds one of these identities under, other than `uid` (accounts sites only).
     private func owner(of identities: [(provider: String, providerUID: String)], other uid: String) -> String? {
         guard let accounts = view.accounts else { return nil }
@@ -130,7 +139,7 @@ struct RunWork: Sendable {
             }
             return (ReconciliationItem(key: key, category: .pending, uid: link.uid, siteUID: link.siteUID, detail: "the link is not sent yet"), .resend(link))
         case .linked:
-            if known.contains(link.siteUID) {
+            if try await knownNow(link.siteUID, known: known) {
                 if let other = owner(of: stored, other: link.siteUID) {
                     return (ReconciliationItem(
                         key: key, category: .conflict, uid: link.siteUID, siteUID: link.siteUID, gigyaUID: other,
@@ -138,12 +147,12 @@ struct RunWork: Sendable {
                 }
                 return (ReconciliationItem(key: key, category: .ok, uid: link.siteUID, siteUID: link.siteUID, detail: "linked at Gigya"), nil)
             }
-            if known.contains(link.uid) {
+            if try await knownNow(link.uid, known: known) {
                 return (ReconciliationItem(
                     key: key, category: .drift, uid: link.siteUID, siteUID: link.siteUID, gigyaUID: link.uid,
                     detail: "Gigya holds no siteUID for this account: the link is recorded here only"), .resend(link))
             }
-            if let current = owner(of: stored, other: link.siteUID) {
+            if let current = owner(of: stored, other: link.siteUID), try await knownNow(current, known: []) {
                 return (ReconciliationItem(
                     key: key, category: .drift, uid: link.siteUID, siteUID: link.siteUID, gigyaUID: current,
                     detail: "the account's UID changed at Gigya to \(current) without the event reaching session-vault"),
@@ -158,7 +167,7 @@ struct RunWork: Sendable {
     /// The category of one user with sessions and no link.
     private func check(_ user: StoredUser, known: Set<String>) async throws -> (ReconciliationItem, Fix?) {
         let key = "user:\(user.uid)"
-        if known.contains(user.uid) {
+        if try await knownNow(user.uid, known: known) {
             if let other = owner(of: user.identities, other: user.uid) {
                 return (ReconciliationItem(
                     key: key, category: .conflict, uid: user.uid, gigyaUID: other,
@@ -166,7 +175,7 @@ struct RunWork: Sendable {
             }
             return (ReconciliationItem(key: key, category: .unlinked, uid: user.uid, detail: "sessions without a link"), nil)
         }
-        if let current = owner(of: user.identities, other: user.uid) {
+        if let current = owner(of: user.identities, other: user.uid), try await knownNow(current, known: []) {
             return (ReconciliationItem(
                 key: key, category: .drift, uid: user.uid, gigyaUID: current,
                 detail: "the account's UID changed at Gigya to \(current) without the event reaching session-vault"),

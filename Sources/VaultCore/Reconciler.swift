@@ -96,9 +96,9 @@ public struct Reconciler: Sendable {
         self.logger = logger
     }
 
-    /// Runs (or resumes) a reconciliation; `progress` is called after every batch. Cancellation marks the run interrupted
+    /// Runs (or resumes) a reconciliation; `progress` is awaited after every batch. Cancellation marks the run interrupted
     /// (resumable) and rethrows.
-    public func run(_ request: ReconcileRequest, progress: @escaping @Sendable (ReconcileProgress) -> Void = { _ in }) async throws -> ReconciliationRun {
+    public func run(_ request: ReconcileRequest, progress: @escaping @Sendable (ReconcileProgress) async -> Void = { _ in }) async throws -> ReconciliationRun {
         guard let directory = request.site.directory else { throw ReconcileError.siteNotLinkable(request.site.apiKey) }
         let apiKey = request.site.apiKey
         let total = try await store.reconciliationTotal(site: apiKey)
@@ -118,7 +118,7 @@ public struct Reconciler: Sendable {
         let started = clock.now
         let tracker = ProgressTracker(runID: run.id, checked: run.checked, total: total)
         let report: @Sendable (String) async -> Void = { phase in
-            progress(await tracker.snapshot(elapsed: clock.now - started, phase: phase))
+            await progress(await tracker.snapshot(elapsed: clock.now - started, phase: phase))
         }
         let gigya = GigyaLookup(directory: directory, settings: settings, tracker: tracker, logger: logger)
         do {

@@ -125,6 +125,45 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("on an accounts site a repair asks Gigya about each UID before it purges or re-keys: a user stored after the snapshot is no orphan, a re-key target deleted since is not used")
+    func aSnapshotIsCheckedPerUIDBeforeItActs() async throws {
+        try await VaultHarness.with(configure: { $0.sites[0].accounts = SiteAccountOptions(accountsAPI: true, allowRenameOnAccountsSite: true) }) { harness in
+            let seeded = try await ReconciliationPopulation.seed(
+                vault: harness.vault, site: harness.site.apiKey, emulator: harness.emulatorControl, tag: "late")
+            let renamed = try #require(seeded.expected[.drift]?.first { !$0.hasPrefix("lost-") })
+            let site = try #require(harness.vault.sites.site(apiKey: harness.site.apiKey))
+            let late = Mutex<String?>(nil)
+            // The snapshot has been read once links are being checked: only then does a new user register and get stored,
+            // and the account a rename moved to is deleted, neither of which the snapshot can know.
+            let run = try await harness.vault.makeReconciler(logger: harness.logger, settings: Self.fast).run(
+                ReconcileRequest(site: site, mode: .repair, purgeOrphans: true, startedBy: "test")
+            ) { progress in
+                guard progress.phase == "checking links", late.withLock({ $0 == nil }) else { return }
+                do {
+                    let login = try await harness.login()
+                    late.withLock { $0 = login.uid }
+                    _ = try await harness.vault.intake.accept(login)
+                    try await harness.drain()
+                    _ = try await harness.emulatorControl.deleteUser(uid: "renamed-late-0", apiKey: harness.site.apiKey)
+                } catch {
+                    Issue.record("could not make the late changes: \(error)")
+                }
+            }
+            #expect(run.status == .completed)
+            let lateUID = try #require(late.withLock { $0 })
+            let items = try await harness.store.items(runID: run.id, category: nil, limit: 200, after: nil)
+            let lateItem = try #require(items.first { $0.key == "user:\(lateUID)" })
+            #expect(lateItem.category == .unlinked, "\(lateItem)")
+            #expect(try await !harness.store.metadata(site: harness.site.apiKey, uid: lateUID).isEmpty, "a user stored after the snapshot was purged")
+            let renamedItem = try #require(items.first { $0.key == "user:\(renamed)" })
+            #expect(renamedItem.category == .orphan, "\(renamedItem)")
+            #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: "renamed-late-0").isEmpty, "sessions were moved to a deleted account")
+            // What the snapshot says still holds for the rest.
+            let orphan = try #require(seeded.expected[.orphan]?.first)
+            #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: orphan).isEmpty)
+        }
+    }
+
     @Test("an interrupted run is stored with its checkpoint and resumes where it stopped, finding everything once")
     func interruptAndResume() async throws {
         try await VaultHarness.with { harness in
