@@ -13,6 +13,9 @@ public enum LinkRequestError: Error, Sendable, Equatable {
     case siteUIDTaken(reason: String)
     /// The Gigya UID already has another site UID here.
     case uidAlreadyLinked(siteUID: String)
+    /// Sessions are stored here under the site UID (a UID Gigya no longer knows, or a stale one): a link would merge them
+    /// into the user's.
+    case siteUIDHoldsSessions
     /// Linking would rename an account on an accounts (RaaS) site, which its configuration does not allow.
     case renameNotAllowed(reason: String)
     /// The site is not wired for linking.
@@ -96,6 +99,7 @@ public struct AccountLinkService: Sendable {
         case .existing(let link): return (link, false)
         case .siteUIDTaken: throw LinkRequestError.siteUIDTaken(reason: "the siteUID, or the UID, is already part of another link here")
         case .uidAlreadyLinked(let other): throw LinkRequestError.uidAlreadyLinked(siteUID: other.siteUID)
+        case .siteUIDHoldsSessions: throw LinkRequestError.siteUIDHoldsSessions
         }
     }
 

@@ -16,6 +16,11 @@ extension APIError {
             self = APIError(
                 .conflict, code: "uid_already_linked", message: "this UID is already linked to the siteUID '\(siteUID)'; nothing was sent",
                 field: "uid")
+        case .siteUIDHoldsSessions:
+            self = APIError(
+                .conflict, code: "site_uid_holds_sessions",
+                message: "sessions are stored here under the siteUID; a link would merge them into this user's, so nothing was stored or sent",
+                field: "siteUID")
         case .renameNotAllowed(let reason):
             self = APIError(.forbidden, code: "rename_not_allowed", message: reason)
         case .linkingUnavailable:

@@ -85,6 +85,8 @@ public enum LinkRequestOutcome: Sendable, Equatable {
     case siteUIDTaken(AccountLink)
     /// The Gigya UID already has a link to another site UID.
     case uidAlreadyLinked(AccountLink)
+    /// Sessions are stored under the site UID: a link would merge them into the user's (a stale UID or another person's).
+    case siteUIDHoldsSessions
 }
 
 /// What one attempt at sending a link came to.

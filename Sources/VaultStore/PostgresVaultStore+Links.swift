@@ -32,6 +32,9 @@ extension PostgresVaultStore {
                 if found.uid == link.uid { return .uidAlreadyLinked(found) }
                 return .siteUIDTaken(found)
             }
+            let holders = try await connection.query(
+                "SELECT 1 FROM provider_sessions WHERE site = \(link.site) AND uid = \(link.siteUID) LIMIT 1", logger: logger)
+            for try await _ in holders { return .siteUIDHoldsSessions }
             let rows = try await connection.query(
                 """
                 INSERT INTO account_links (id, site, uid, site_uid, via, requested_by)

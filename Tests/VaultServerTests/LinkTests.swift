@@ -187,6 +187,30 @@ struct LinkTests {
         }
     }
 
+    @Test("a siteUID that still holds sessions here is refused with 409 rather than merged, and nothing is stored or sent")
+    func siteUIDWithSessions() async throws {
+        try await VaultHarness.with { harness in
+            let uid = try await storedUser(harness)
+            // Sessions stored under a UID Gigya has since forgotten (its deletion never reached session-vault).
+            let stale = try await storedUser(harness, provider: "google")
+            _ = try await harness.emulatorControl.deleteUser(uid: stale, apiKey: harness.site.apiKey)
+            let writer = try await harness.accessKey([.linksWrite])
+            try await harness.application().test(.router) { client in
+                for via in ["notifyRegistration", "setUID"] {
+                    try await client.execute(
+                        uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": stale, "via": via])
+                    ) { response in
+                        #expect(response.status == .conflict)
+                        #expect(errorCode(response.body) == "site_uid_holds_sessions")
+                    }
+                }
+            }
+            #expect(try await harness.count("account_links") == 0)
+            #expect(try await linkCalls(harness) == 0)
+            #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: stale).count == 1)
+        }
+    }
+
     @Test("transient Gigya failures are retried until the link goes through; a permanent one fails it with Gigya's code")
     func retriesUnderFaults() async throws {
         try await VaultHarness.with { harness in
