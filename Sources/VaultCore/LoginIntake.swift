@@ -154,7 +154,7 @@ public struct LoginIntake: Sendable {
     }
 
     private func acceptVerified(_ result: LoginResult) async throws -> IntakeReceipt {
-        try Self.validateShape(result)
+        let result = try Self.validateShape(result)
         let site: GigyaSite
         do {
             site = try sites.resolve(apiKey: result.apiKey)
@@ -229,8 +229,9 @@ public struct LoginIntake: Sendable {
         }
     }
 
-    /// A provider name as the read API receives it in a path: the same rules as a login callback's `provider`.
-    public static func validateProvider(_ provider: String) throws(IntakeError) {
+    /// A provider name checked with the rules of a login callback's `provider`, in its one spelling: lower case, as
+    /// Gigya names its providers, so "Facebook" and "facebook" are one provider at intake, in the store and in paths.
+    public static func canonicalProvider(_ provider: String) throws(IntakeError) -> String {
         if provider.isEmpty { throw .missingField("provider") }
         if provider.utf8.count > maxProviderLength {
             throw .invalidField("provider", reason: "longer than \(maxProviderLength) characters")
@@ -240,10 +241,13 @@ public struct LoginIntake: Sendable {
                 || byte == 0x2D || byte == 0x5F || byte == 0x2E
         }
         if !allowed { throw .invalidField("provider", reason: "only letters, digits, '-', '_' and '.' are allowed") }
+        // ASCII only by now, so this lower-cases A-Z and nothing else.
+        return provider.lowercased()
     }
 
-    /// Rejects malformed input before any cryptography runs, naming the field.
-    static func validateShape(_ result: LoginResult) throws(IntakeError) {
+    /// Rejects malformed input before any cryptography runs, naming the field; the result with its provider in its one
+    /// spelling.
+    static func validateShape(_ result: LoginResult) throws(IntakeError) -> LoginResult {
         if result.uid.isEmpty { throw .missingField("UID") }
         if let token = result.idToken, !token.isEmpty {
             try validateIDTokenShape(token)
@@ -253,7 +257,9 @@ public struct LoginIntake: Sendable {
         }
         if result.provider.isEmpty { throw .missingField("provider") }
         try validateUID(result.uid)
-        try validateProvider(result.provider)
+        var result = result
+        result.provider = try canonicalProvider(result.provider)
+        return result
     }
 
     /// The replay key: a digest of what makes a login result unique, so the signature itself is never stored.

@@ -118,13 +118,11 @@ struct SessionsController: Sendable {
 
     /// The `{provider}` path parameter, decoded and checked with intake's rules.
     private static func provider(_ context: VaultRequestContext) throws -> String {
-        let provider = try context.decodedParameter("provider")
         do {
-            try LoginIntake.validateProvider(provider)
-        } catch {
+            return try LoginIntake.canonicalProvider(try context.decodedParameter("provider"))
+        } catch let error as IntakeError {
             throw pathError(error, field: "provider")
         }
-        return provider
     }
 
     /// An intake refusal of a path parameter, named by the parameter.

@@ -196,6 +196,30 @@ struct LoginCallbackTests {
         }
     }
 
+    @Test("a provider is one provider however it is spelled: a re-cased login result is the same event, and paths are lower-cased")
+    func providersAreLowerCased() async throws {
+        try await VaultHarness.with { harness in
+            let login = try await harness.login(provider: "facebook")
+            let first = try await harness.vault.intake.accept(login)
+            for spelling in ["Facebook", "FACEBOOK", "faceBook"] {
+                var respelled = login
+                respelled.provider = spelling
+                let again = try await harness.vault.intake.accept(respelled)
+                #expect(again.duplicate && again.eventID == first.eventID, "\(spelling) made a new event")
+            }
+            try await harness.drain()
+            #expect(try await harness.count("login_events") == 1)
+            #expect(try await harness.store.metadata(site: harness.site.apiKey, uid: login.uid).map(\.provider) == ["facebook"])
+            let reader = try await harness.accessKey([.sessionsRead])
+            try await harness.application().test(.router) { client in
+                try await client.execute(uri: "/v1/users/\(login.uid)/sessions/FaceBook", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
+                    #expect($0.status == .ok)
+                    #expect(jsonString($0.body, "provider") == "facebook")
+                }
+            }
+        }
+    }
+
     @Test("concurrent callbacks are group-committed and every one is acknowledged with its own event")
     func concurrentCallbacksGroupCommit() async throws {
         try await VaultHarness.with { harness in

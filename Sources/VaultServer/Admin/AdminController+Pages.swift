@@ -190,13 +190,11 @@ extension AdminController {
             throw PageError(status: .badRequest, message: "That is not a UID.")
         }
         guard needed else { return (site, uid, nil) }
-        let provider = visit.form["provider"] ?? request.uri.queryParameters.get("provider") ?? ""
         do {
-            try LoginIntake.validateProvider(provider)
+            return (site, uid, try LoginIntake.canonicalProvider(visit.form["provider"] ?? request.uri.queryParameters.get("provider") ?? ""))
         } catch {
             throw PageError(status: .badRequest, message: "That is not a provider.")
         }
-        return (site, uid, provider)
     }
 
     func confirmDelete(_ request: Request, _ visit: Visit) async throws -> Response {
