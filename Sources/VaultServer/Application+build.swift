@@ -114,7 +114,10 @@ public func buildApplication(
         services.append(AfterStartupChecks(gate: gate, service: vault.makeLinkWorker(settings: settings.worker, logger: logger)))
         services.append(AfterStartupChecks(gate: gate, service: vault.makeAccountEventWorker(settings: settings.worker, logger: logger)))
     }
-    services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(inbox: vault.store, accountEvents: vault.store, retention: settings.eventRetention, logger: logger)))
+    services.append(AfterStartupChecks(gate: gate, service: InboxJanitor(
+        inbox: vault.store, accountEvents: vault.store, history: vault.store,
+        retention: .init(events: settings.eventRetention, audit: settings.auditRetention, reconciliationRuns: settings.reconciliationRetention),
+        logger: logger)))
     services.append(FinishedEventListener(inbox: vault.store, signals: vault.finishedEvents, logger: logger))
     var metricsResponder: RouterResponder<VaultRequestContext>?
     if let port = settings.metrics.port {

@@ -170,8 +170,12 @@ public struct ServerSettings: Sendable {
     public var databaseCallDeadline: Duration = .seconds(10)
     /// How old (by its `timestamp`) a webhook notification may be; Gigya re-signs its retries (docs/gigya-protocol.md §12).
     public var webhookMaxAgeSeconds: Int64 = 300
-    /// How long finished (stored or failed) login events are kept.
+    /// How long finished (stored, failed or cancelled) login events, finished account events and tombstones are kept.
     public var eventRetention: Duration = .seconds(7 * 86_400)
+    /// How long audit rows are kept.
+    public var auditRetention: Duration = .seconds(400 * 86_400)
+    /// How long reconciliation runs and their findings are kept (the newest of each site and mode always).
+    public var reconciliationRetention: Duration = .seconds(90 * 86_400)
     /// How long graceful shutdown may take before in-flight work is cancelled; the process exits soon after either way.
     public var shutdownGrace: Duration = .seconds(25)
 
@@ -266,6 +270,8 @@ public struct ServerSettings: Sendable {
         settings.databaseStatementTimeout = .seconds(try bounded(config, "database.statementTimeoutSeconds", 60, 1...86_400))
         settings.databaseCallDeadline = .seconds(try bounded(config, "database.callDeadlineSeconds", 10, 1...600))
         settings.eventRetention = .seconds(86_400 * (try bounded(config, "events.retentionDays", 7, 1...3650)))
+        settings.auditRetention = .seconds(86_400 * (try bounded(config, "audit.retentionDays", 400, 1...36_500)))
+        settings.reconciliationRetention = .seconds(86_400 * (try bounded(config, "reconciliation.retentionDays", 90, 1...36_500)))
         settings.webhookMaxAgeSeconds = Int64(try bounded(config, "webhooks.maxAgeSeconds", 300, 10...3600))
         settings.shutdownGrace = .seconds(try bounded(config, "shutdown.graceSeconds", 25, 1...3600))
         settings.maxEventsPerLogin = config.int(forKey: "intake.maxEventsPerLogin", default: settings.maxEventsPerLogin)

@@ -317,7 +317,7 @@ extension PostgresVaultStore {
             """
             WITH old AS (
                 SELECT id FROM login_events
-                WHERE status IN ('stored', 'failed') AND completed_at < \(before)
+                WHERE status IN ('stored', 'failed', 'cancelled') AND completed_at < \(before)
                 ORDER BY completed_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED

@@ -24,7 +24,7 @@ public protocol EventInbox: Sendable {
     /// Calls `onEvent` with the id of every event stored or failed from now on, in any instance, until cancelled or the
     /// connection drops (then it throws).
     func listenForFinishedEvents(_ onEvent: @escaping @Sendable (UUID) -> Void) async throws
-    /// Deletes up to `limit` stored or failed events finished before `before` (oldest first); returns how many.
+    /// Deletes up to `limit` stored, failed or cancelled events finished before `before` (oldest first); returns how many.
     func purgeFinishedEvents(before: Date, limit: Int) async throws -> Int
     /// Deletes replay keys that expired before `before`; returns how many.
     func purgeExpiredReplayKeys(before: Date) async throws -> Int
@@ -132,4 +132,21 @@ public protocol AccountLifecycleStore: Sendable {
     func rekeyUser(site: String, from: String, to: String, audit: AuditEntry) async throws -> RekeyOutcome
     /// Deletes a user's sessions and links and cancels its unfinished events, leaving a tombstone, in one transaction, audited.
     func purgeUser(site: String, uid: String, audit: AuditEntry) async throws -> PurgeOutcome
+}
+
+/// History that is kept for a retention period, then deleted by the janitor in batches.
+public enum RetainedHistory: String, Sendable, CaseIterable {
+    /// Deletion tombstones older than the cutoff that no unfinished login event created before them still needs.
+    case tombstones
+    /// Audit rows written before the cutoff.
+    case auditRows
+    /// Reconciliation runs (with their findings) last updated before the cutoff and not running, except the newest run of
+    /// each site and mode, which the admin page and `GET /v1/admin/reconciliations/latest` show.
+    case reconciliationRuns
+}
+
+/// Deletes retained history past its period.
+public protocol RetentionStore: Sendable {
+    /// Deletes up to `limit` rows of `history` older than `before` (oldest first); returns how many.
+    func purge(_ history: RetainedHistory, before: Date, limit: Int) async throws -> Int
 }

@@ -110,6 +110,51 @@ struct OperationsTests {
         }
     }
 
+    @Test("the janitor deletes cancelled events, tombstones, audit rows and reconciliation runs past their retentions, and keeps what is still needed")
+    func historyHasRetentions() async throws {
+        try await VaultHarness.with { harness in
+            let site = harness.site.apiKey
+            // A user deleted while an event waited: a cancelled event, a tombstone and audit rows.
+            let gone = try await harness.login()
+            _ = try await harness.vault.intake.accept(gone)
+            _ = try await harness.store.purgeUser(
+                site: site, uid: gone.uid, audit: AuditEntry(actorKeyID: nil, actorName: "test", action: "test.purge", site: site, uid: gone.uid, detail: nil))
+            // A tombstone that an unfinished older event still needs.
+            let waiting = try await harness.login()
+            _ = try await harness.vault.intake.accept(waiting)
+            try await harness.database.client.query(
+                "INSERT INTO session_tombstones (site, uid, provider, deleted_at) VALUES (\(site), \(waiting.uid), 'facebook', now())", logger: harness.logger)
+            // Two finished runs of one site and mode: the older may go, the newest stays.
+            for _ in 0..<2 {
+                let run = try await harness.store.createRun(site: site, mode: .dryRun, purgeOrphans: false, startedBy: "test", total: 0)
+                try await harness.store.markRun(id: run.id, status: .completed, total: nil, error: nil)
+            }
+            #expect(try await harness.scalar("SELECT count(*)::int FROM login_events WHERE status = 'cancelled'") == 1)
+            let audit = try await harness.count("audit_log")
+            #expect(audit > 0)
+
+            let janitor = InboxJanitor(
+                inbox: harness.store, history: harness.store,
+                retention: .init(events: .seconds(86_400), audit: .seconds(10 * 86_400), reconciliationRuns: .seconds(30 * 86_400)), logger: harness.logger)
+            // Within every retention nothing goes.
+            let none = await janitor.purgeOnce()
+            #expect(none.finishedEvents == 0 && none.history.values.allSatisfy { $0 == 0 }, "\(none)")
+            // Two days on: the cancelled event and the tombstone nothing needs are past the events' retention.
+            let later = await janitor.purgeOnce(now: Date().addingTimeInterval(2 * 86_400))
+            #expect(later.finishedEvents == 1)
+            #expect(later.history[.tombstones] == 1)
+            #expect(try await harness.scalar("SELECT count(*)::int FROM login_events WHERE status = 'cancelled'") == 0)
+            #expect(try await harness.count("session_tombstones") == 1, "the tombstone an older unfinished event needs was deleted")
+            #expect(try await harness.count("audit_log") == audit)
+            // Past the audit and reconciliation retentions.
+            let much = await janitor.purgeOnce(now: Date().addingTimeInterval(40 * 86_400))
+            #expect(much.history[.auditRows] == audit)
+            #expect(much.history[.reconciliationRuns] == 1)
+            #expect(try await harness.count("reconciliation_runs") == 1)
+            #expect(try await harness.count("session_tombstones") == 1)
+        }
+    }
+
     @Test("an unreachable database stops startup within its deadline, naming where it looked")
     func unreachableDatabaseFailsClearly() async throws {
         var logger = Logger(label: "unreachable-test")
