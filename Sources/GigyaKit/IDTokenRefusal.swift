@@ -48,8 +48,9 @@ public enum IDTokenRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .malformed(let why): "id_token is malformed: \(why)"
-        case .algorithmNotAllowed(let alg): "id_token alg \(Self.printable(alg)) is not RS256"
-        case .unknownKeyID(let kid): "id_token kid \(Self.printable(kid)) is not in the key set"
+        // The header's values are the sender's: named, never quoted back.
+        case .algorithmNotAllowed: "id_token alg is not RS256"
+        case .unknownKeyID(let kid): kid == nil ? "id_token header has no kid" : "id_token kid is not in the key set"
         case .badSignature: "id_token signature does not verify"
         case .missingTimeClaim(let name): "id_token has no numeric \(name) claim"
         case .wrongIssuer: "id_token iss is not this site's issuer"
@@ -60,15 +61,6 @@ public enum IDTokenRefusal: Error, Sendable, Equatable, CustomStringConvertible 
         case .audienceMismatch: "id_token aud does not hold the configured audience"
         case .tooOld(let maximum): "id_token was issued more than \(maximum) s ago"
         }
-    }
-
-    /// A header value fit for a message: at most 64 printable ASCII characters, or `(none)`.
-    static func printable(_ value: String?) -> String {
-        guard let value else {
-            return "(none)"
-        }
-        let cleaned = String(value.unicodeScalars.prefix(64).map { (0x21...0x7E).contains($0.value) ? Character($0) : "?" })
-        return value.unicodeScalars.count > 64 ? cleaned + "…" : cleaned
     }
 }
 
