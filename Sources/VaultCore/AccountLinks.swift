@@ -22,6 +22,8 @@ public enum LinkRequestError: Error, Sendable, Equatable {
     case linkingUnavailable
     /// Gigya could not be asked whether the site UID is free; nothing was stored.
     case gigyaUnavailable(summary: String, retryable: Bool)
+    /// As many Gigya calls as allowed are in flight for requests; nothing was asked or stored.
+    case gigyaBusy
 }
 
 /// Accepts links (`POST /v1/links`): validates, refuses collisions before anything is sent, stores the link durably for
@@ -29,10 +31,13 @@ public enum LinkRequestError: Error, Sendable, Equatable {
 public struct AccountLinkService: Sendable {
     private let store: any LinkRepository
     private let sites: SiteDirectory
+    /// Bounds the checks with Gigya that link requests make at once (shared with the other calls requests wait on).
+    private let gigyaCalls: InFlightLimit
 
-    public init(store: any LinkRepository, sites: SiteDirectory) {
+    public init(store: any LinkRepository, sites: SiteDirectory, gigyaCalls: InFlightLimit) {
         self.store = store
         self.sites = sites
+        self.gigyaCalls = gigyaCalls
     }
 
     /// Resolves the site a request means.
@@ -92,7 +97,11 @@ public struct AccountLinkService: Sendable {
         if !(try await store.links(site: site.apiKey, uid: siteUID).isEmpty) {
             throw LinkRequestError.siteUIDTaken(reason: "the siteUID is a UID of a link here")
         }
-        try await Self.checkFreeAtGigya(siteUID, directory: directory)
+        do {
+            try await gigyaCalls.run { try await Self.checkFreeAtGigya(siteUID, directory: directory) }
+        } catch is InFlightLimit.Exhausted {
+            throw LinkRequestError.gigyaBusy
+        }
         let new = NewAccountLink(site: site.apiKey, uid: uid, siteUID: siteUID, via: via, requestedBy: actor.name, requestedByKeyID: actor.keyID)
         switch try await store.requestLink(new) {
         case .created(let link): return (link, true)

@@ -31,6 +31,8 @@ public enum SessionServiceError: Error, Sendable, Equatable {
     case site(SiteResolutionError)
     /// Gigya refused or failed the refresh; `retryable` tells whether trying later may help.
     case gigya(code: Int?, message: String, retryable: Bool, noSession: Bool)
+    /// As many Gigya calls as allowed are in flight for requests; nothing was called.
+    case gigyaBusy
 }
 
 /// Serves stored sessions to backends: metadata, audited token reads and deletes, and coalesced refreshes.
@@ -40,12 +42,15 @@ public struct SessionService: Sendable {
     private let sites: SiteDirectory
     private let refreshes: RefreshCoalescer
     private let metrics: VaultMetrics
+    /// Bounds the Gigya calls refreshes make at once (shared with the other calls requests wait on).
+    private let gigyaCalls: InFlightLimit
 
-    public init(sessions: any SessionRepository, audit: any AuditLog, sites: SiteDirectory, metrics: VaultMetrics) {
+    public init(sessions: any SessionRepository, audit: any AuditLog, sites: SiteDirectory, metrics: VaultMetrics, gigyaCalls: InFlightLimit) {
         self.sessions = sessions
         self.audit = audit
         self.sites = sites
         self.metrics = metrics
+        self.gigyaCalls = gigyaCalls
         self.refreshes = RefreshCoalescer()
     }
 
@@ -96,9 +101,11 @@ public struct SessionService: Sendable {
                     throw SessionServiceError.notFound
                 }
                 let session: ProviderSession
-                do throws(GigyaCallError) {
-                    session = try await site.gigya.getSessionInfo(uid: uid, provider: provider)
-                } catch {
+                do {
+                    session = try await gigyaCalls.run { () async throws(GigyaCallError) in try await site.gigya.getSessionInfo(uid: uid, provider: provider) }
+                } catch is InFlightLimit.Exhausted {
+                    throw SessionServiceError.gigyaBusy
+                } catch let error as GigyaCallError {
                     throw SessionServiceError.gigya(
                         code: error.gigyaCode,
                         message: error.summary,
@@ -128,6 +135,7 @@ extension SessionServiceError {
         case .notFound: "not_found"
         case .unreadable: "unreadable"
         case .site: "unknown_site"
+        case .gigyaBusy: "gigya_busy"
         case .gigya(let code, _, let retryable, let noSession):
             noSession ? "no_provider_session" : "\(retryable ? "gigya_unavailable" : "gigya_error") \(code.map(String.init) ?? "-")"
         }

@@ -25,6 +25,8 @@ extension APIError {
             self = APIError(.forbidden, code: "rename_not_allowed", message: reason)
         case .linkingUnavailable:
             self = APIError(.serviceUnavailable, code: "linking_unavailable", message: "this site is not configured for linking")
+        case .gigyaBusy:
+            self = .gigyaBusy
         case .gigyaUnavailable(let summary, let retryable):
             self = APIError(
                 retryable ? .serviceUnavailable : .badGateway, code: retryable ? "gigya_unavailable" : "gigya_error",

@@ -166,8 +166,15 @@ extension APIError {
                     message: "Gigya refused the call\(code.map { " (\($0))" } ?? ""): \(message)"
                 )
             }
+        case .gigyaBusy:
+            self = .gigyaBusy
         }
     }
+
+    /// As many Gigya calls as allowed are in flight for requests; nothing was called, so trying again soon is safe.
+    static let gigyaBusy = APIError(
+        .serviceUnavailable, code: "gigya_busy", message: "as many Gigya calls as allowed are in flight; nothing was called, try again",
+        headers: [.retryAfter: "1"])
 
     /// A request that named no configured site (`field` is `apiKey` in callbacks, `site` on the read API), or none
     /// while several are configured.

@@ -172,6 +172,8 @@ public struct ServerSettings: Sendable {
     public var webhookMaxAgeSeconds: Int64 = 300
     /// How long finished (stored, failed or cancelled) login events, finished account events and tombstones are kept.
     public var eventRetention: Duration = .seconds(7 * 86_400)
+    /// Gigya calls that requests wait on (refreshes, link requests' checks) in flight at once; beyond it 503 `gigya_busy`.
+    public var gigyaRequestCalls: Int = 32
     /// How long audit rows are kept.
     public var auditRetention: Duration = .seconds(400 * 86_400)
     /// How long reconciliation runs and their findings are kept (the newest of each site and mode always).
@@ -262,6 +264,7 @@ public struct ServerSettings: Sendable {
         guard (1...10_000).contains(settings.intakeMaxBatch) else { throw .invalid(key: "intake.maxBatch", reason: "must be 1-10000") }
         settings.intake.maxQueued = try bounded(config, "intake.maxQueued", settings.intake.maxQueued, 1...1_000_000)
         settings.intake.maxWaiters = try bounded(config, "intake.maxWaiters", settings.intake.maxWaiters, 0...100_000)
+        settings.gigyaRequestCalls = try bounded(config, "gigya.maxRequestCalls", settings.gigyaRequestCalls, 1...10_000)
         settings.worker.lease = .seconds(try bounded(config, "workers.leaseSeconds", Int(settings.worker.lease.components.seconds), 3...3600))
         if config.int(forKey: "database.poolSize") != nil {
             settings.databasePoolSize = try bounded(config, "database.poolSize", 0, 2...1000)

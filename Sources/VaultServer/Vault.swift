@@ -37,6 +37,8 @@ public struct Vault: Sendable {
     public let databaseTarget: String
     /// Account links: validation, collision checks, durable requests.
     public let links: AccountLinkService
+    /// The Gigya calls requests wait on (refreshes, link checks), bounded together.
+    public let gigyaCalls: InFlightLimit
     /// Gigya's account notifications: verified, then stored as a batch.
     public let accountEvents: AccountEventIntake
 
@@ -91,8 +93,10 @@ public struct Vault: Sendable {
         )
         let bounded = DeadlineBoundedStore(store, deadline: settings.databaseCallDeadline)
         self.boundedStore = bounded
-        self.sessions = SessionService(sessions: bounded, audit: bounded, sites: sites, metrics: metrics)
-        self.links = AccountLinkService(store: bounded, sites: sites)
+        let gigyaCalls = InFlightLimit(limit: settings.gigyaRequestCalls)
+        self.gigyaCalls = gigyaCalls
+        self.sessions = SessionService(sessions: bounded, audit: bounded, sites: sites, metrics: metrics, gigyaCalls: gigyaCalls)
+        self.links = AccountLinkService(store: bounded, sites: sites, gigyaCalls: gigyaCalls)
         // Inside Gigya's 10 s (docs/gigya-protocol.md §7): an answer after Gigya gave up would only cause a redelivery.
         self.accountEvents = AccountEventIntake(
             sites: sites, keys: idTokens.keys, store: store, writeDeadline: min(settings.intake.writeDeadline, .seconds(8)), metrics: metrics)

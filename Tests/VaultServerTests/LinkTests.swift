@@ -211,6 +211,38 @@ struct LinkTests {
         }
     }
 
+    @Test("Gigya calls that requests wait on are bounded: at the cap a link request or a refresh is 503 gigya_busy at once, nothing called or stored")
+    func requestCallsAreBounded() async throws {
+        try await VaultHarness.with(configure: { $0.gigyaRequestCalls = 1 }) { harness in
+            let uid = try await storedUser(harness)
+            let other = try await storedUser(harness, provider: "google")
+            let writer = try await harness.accessKey([.linksWrite, .sessionsRefresh])
+            // The one permitted call hangs at Gigya long enough for the others to be turned away.
+            try await harness.injectFault(EmulatorFault(method: "socialize.getUserInfo", latencyMs: 8_000, count: 1))
+            try await harness.application().test(.router) { client in
+                async let held = client.execute(
+                    uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": uid, "siteUID": "held-1"])) { $0.status }
+                let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+                while harness.vault.gigyaCalls.current == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(harness.vault.gigyaCalls.current == 1)
+                try await client.execute(
+                    uri: "/v1/links", method: .post, headers: headers(writer), body: body(["uid": other, "siteUID": "turned-away-1"])
+                ) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(errorCode(response.body) == "gigya_busy")
+                    #expect(response.headers[.retryAfter] == "1")
+                }
+                try await client.execute(uri: "/v1/users/\(other)/sessions/google/refresh", method: .post, headers: headers(writer)) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(errorCode(response.body) == "gigya_busy")
+                }
+                #expect(try await held == .accepted)
+            }
+            #expect(try await harness.count("account_links") == 1)
+            #expect(harness.vault.gigyaCalls.current == 0)
+        }
+    }
+
     @Test("transient Gigya failures are retried until the link goes through; a permanent one fails it with Gigya's code")
     func retriesUnderFaults() async throws {
         try await VaultHarness.with { harness in

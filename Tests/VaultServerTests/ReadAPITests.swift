@@ -133,7 +133,7 @@ struct ReadAPITests {
             let service = SessionService(
                 sessions: harness.store, audit: harness.store,
                 sites: SiteDirectory([GigyaSite(apiKey: site.apiKey, verifier: site.verifier, gigya: counting)]),
-                metrics: .discarding
+                metrics: .discarding, gigyaCalls: InFlightLimit(limit: 64)
             )
             let countingSite = try service.site(apiKey: nil)
             try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 300, count: 1))
