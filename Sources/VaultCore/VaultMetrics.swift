@@ -63,6 +63,11 @@ public struct VaultMetrics: Sendable {
         Counter(label: "vault_token_route_refusals_total", dimensions: [("status", String(status)), ("code", code)], factory: factory).increment()
     }
 
+    /// Counts a refused admin sign-in (`not_admin`, `not_all_sites`, `rate_limited`, `origin`).
+    public func adminSignInRefused(reason: String) {
+        Counter(label: "vault_admin_sign_in_refusals_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
     /// Publishes the inbox depth and the age of its oldest pending event.
     public func inbox(pending: Int, processing: Int, failed: Int, oldestPendingAgeSeconds: Double?) {
         Gauge(label: "vault_inbox_events", dimensions: [("status", "pending")], factory: factory).record(pending)

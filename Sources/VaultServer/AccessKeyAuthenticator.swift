@@ -4,7 +4,8 @@ public import Hummingbird
 import Logging
 public import VaultStore
 
-/// The permissions an access key can hold; `admin` implies every other one.
+/// The permissions an access key can hold; `admin` implies every other one but `sessions:read`: reading provider tokens
+/// takes that scope itself, so the key people sign in to the admin page with is not also a key to every token.
 public enum AccessScope: String, CaseIterable, Sendable {
     case sessionsRead = "sessions:read"
     case sessionsMetadata = "sessions:metadata"
@@ -15,6 +16,11 @@ public enum AccessScope: String, CaseIterable, Sendable {
     case linksWrite = "links:write"
     case metricsRead = "metrics:read"
     case admin
+
+    /// Whether a key holding `scopes` may do what `self` allows.
+    func isGranted(by scopes: some Sequence<String>) -> Bool {
+        scopes.contains { $0 == rawValue || ($0 == AccessScope.admin.rawValue && self != .sessionsRead) }
+    }
 
     /// Parses a comma- or space-separated scope list, naming the first unknown scope.
     public static func parseList(_ text: String) throws(AccessScopeError) -> [AccessScope] {
@@ -74,12 +80,10 @@ public struct AccessKeyAuthenticator: RouterMiddleware {
 }
 
 extension VaultRequestContext {
-    /// Throws 403 unless the authenticated key holds `scope` (or `admin`); 401 if no key authenticated the request.
+    /// Throws 403 unless the authenticated key is granted `scope` (see `AccessScope.isGranted`); 401 if no key
+    /// authenticated the request.
     func require(_ scope: AccessScope) throws {
-        guard let accessKey else { throw APIError.unauthenticated }
-        guard accessKey.scopes.contains(scope.rawValue) || accessKey.scopes.contains(AccessScope.admin.rawValue) else {
-            throw APIError.insufficientScope(scope.rawValue)
-        }
+        try requireAny([scope])
     }
 
     /// Throws 403 `site_not_allowed` unless the authenticated key is granted `site` (a site API key).
@@ -96,11 +100,10 @@ extension VaultRequestContext {
         return decoded
     }
 
-    /// Throws 403 unless the key holds at least one of `scopes` (or `admin`).
+    /// Throws 403 unless the key is granted at least one of `scopes`.
     func requireAny(_ scopes: [AccessScope]) throws {
         guard let accessKey else { throw APIError.unauthenticated }
-        let granted = Set(accessKey.scopes)
-        guard granted.contains(AccessScope.admin.rawValue) || scopes.contains(where: { granted.contains($0.rawValue) }) else {
+        guard scopes.contains(where: { $0.isGranted(by: accessKey.scopes) }) else {
             throw APIError.insufficientScope(scopes.map(\.rawValue).joined(separator: " or "))
         }
     }

@@ -95,8 +95,12 @@ public enum SettingsError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct AdminSettings: Sendable, Equatable {
     /// Minutes until a signed-in admin must sign in again.
     public var sessionMinutes = 60
-    /// Always mark the session cookie Secure (set it when session-vault is reached over TLS).
-    public var secureCookie = false
+    /// Mark the session cookie `Secure` (and expect `https` origins): true or false when set; when not set, `Secure`
+    /// unless the listener is on loopback (a trusted proxy's `X-Forwarded-Proto: https` makes it `Secure` too).
+    public var secureCookie: Bool?
+    /// Sign-in attempts one peer may make per minute, and all peers together; beyond either 429 with `Retry-After`.
+    public var signInsPerPeerPerMinute = 10
+    public var signInsPerMinute = 100
 
     public init() {}
 }
@@ -281,7 +285,9 @@ public struct ServerSettings: Sendable {
         guard (1...64).contains(settings.maxEventsPerLogin) else { throw .invalid(key: "intake.maxEventsPerLogin", reason: "must be 1-64") }
         settings.http = try loadHTTPLimits(from: config)
         settings.admin.sessionMinutes = try bounded(config, "admin.sessionMinutes", 60, 5...1440)
-        settings.admin.secureCookie = config.bool(forKey: "admin.secureCookie", default: false)
+        settings.admin.secureCookie = config.bool(forKey: "admin.secureCookie")
+        settings.admin.signInsPerPeerPerMinute = try bounded(config, "admin.signInsPerPeerPerMinute", 10, 1...10_000)
+        settings.admin.signInsPerMinute = try bounded(config, "admin.signInsPerMinute", 100, 1...100_000)
         settings.metrics.requireKey = config.bool(forKey: "metrics.requireKey", default: false)
         settings.metrics.port = config.int(forKey: "metrics.port")
         settings.metrics.host = config.string(forKey: "metrics.host", default: settings.metrics.host)

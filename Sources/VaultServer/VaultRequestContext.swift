@@ -1,10 +1,13 @@
 public import Hummingbird
+public import NIOCore
 import Logging
 public import VaultStore
 
 /// The per-request context: Hummingbird's core storage plus the access key that authenticated the request, if any.
-public struct VaultRequestContext: RequestContext {
+public struct VaultRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The connection's remote address (nil in router-level tests).
+    public let remoteAddress: SocketAddress?
     /// Set by `AccessKeyAuthenticator` on the read API.
     public var accessKey: AccessKeyRecord?
     /// Set by the admin page's session check.
@@ -12,6 +15,7 @@ public struct VaultRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
         self.accessKey = nil
         self.adminSession = nil
     }

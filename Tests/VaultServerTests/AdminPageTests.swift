@@ -14,7 +14,11 @@ import VaultStore
 /// The admin page at router level: sign-in, cookie, CSRF, headers, expiry. The browser tests drive it for real.
 @Suite("Admin page")
 struct AdminPageTests {
-    static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+    /// A form posted from `http://localhost`, the origin of router-level requests.
+    static let plainHTTPForm: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .origin: "http://localhost"]
+
+    /// A form as a browser posts it from the page (without an `Origin`, which router-level requests have no host to match).
+    static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("Sec-Fetch-Site")!: "same-origin"]
 
     /// Signs in with `key`; returns the session cookie's value and the Set-Cookie header.
     static func signIn(_ client: some TestClientProtocol, key: String) async throws -> (cookie: String, header: String) {
@@ -173,6 +177,96 @@ struct AdminPageTests {
 }
 
 extension AdminPageTests {
+    @Test("sign-in attempts are throttled per peer with 429 and Retry-After, counted in a metric, and audited in aggregate, not a row each")
+    func signInsAreThrottledAndAuditedInAggregate() async throws {
+        try await VaultHarness.with(configure: { $0.admin.signInsPerPeerPerMinute = 3 }) { harness in
+            let admin = try await harness.accessKey([.admin])
+            let auditBefore = try await harness.count("audit_log")
+            try await harness.application().test(.router) { client in
+                for attempt in 0..<40 {
+                    try await client.execute(uri: "/admin/sign-in", method: .post, headers: Self.form, body: ByteBuffer(string: "key=svk_guess_\(attempt)")) { response in
+                        if attempt < 3 {
+                            #expect(response.status == .unauthorized, "attempt \(attempt)")
+                        } else {
+                            #expect(response.status == .tooManyRequests, "attempt \(attempt)")
+                            let wait = Int(response.headers[.retryAfter] ?? "")
+                            #expect(wait.map { (1...60).contains($0) } == true, "Retry-After \(response.headers[.retryAfter] ?? "none")")
+                        }
+                        #expect(response.headers[.setCookie] == nil)
+                    }
+                }
+                // The right key from the same peer waits too: the throttle comes before the key is looked at.
+                try await client.execute(uri: "/admin/sign-in", method: .post, headers: Self.form, body: ByteBuffer(string: "key=\(admin)")) { response in
+                    #expect(response.status == .tooManyRequests)
+                    #expect(response.headers[.setCookie] == nil)
+                }
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    let text = String(buffer: response.body)
+                    #expect(text.contains(#"vault_admin_sign_in_refusals_total{reason="not_admin"} 3"#), "\(text)")
+                    #expect(text.contains(#"vault_admin_sign_in_refusals_total{reason="rate_limited"} 38"#))
+                }
+            }
+            // 41 refusals within a minute from one peer: one audit row, not 41.
+            let refused = try await harness.store.recentAudit(limit: 100).filter { $0.action == "admin.sign_in_refused" }
+            #expect(refused.count == 1)
+            #expect(refused.first?.detail?.contains("refused=1") == true)
+            #expect(try await harness.count("audit_log") - auditBefore == 1)
+        }
+    }
+
+    @Test("a form must come from this origin, scheme included: no Origin and no Sec-Fetch-Site, cross-site, or another scheme is 403")
+    func formsMustComeFromThisOrigin() async throws {
+        try await VaultHarness.with { harness in
+            let admin = try await harness.accessKey([.admin])
+            let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+            let plain: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            var crossSite = plain
+            crossSite[fetchSite] = "cross-site"
+            var otherScheme = plain
+            otherScheme[.origin] = "https://localhost"
+            var otherPort = plain
+            otherPort[.origin] = "http://localhost:9090"
+            var same = plain
+            // Router-level requests are for http://localhost.
+            same[.origin] = "http://localhost"
+            let refused = [("no Origin, no Sec-Fetch-Site", plain), ("cross-site", crossSite), ("https origin on http", otherScheme), ("another port", otherPort)]
+            let accepted = same
+            try await harness.application().test(.router) { client in
+                for (note, headers) in refused {
+                    try await client.execute(uri: "/admin/sign-in", method: .post, headers: headers, body: ByteBuffer(string: "key=\(admin)")) { response in
+                        #expect(response.status == .forbidden, "\(note)")
+                        #expect(response.headers[.setCookie] == nil, "\(note)")
+                    }
+                }
+                try await client.execute(uri: "/admin/sign-in", method: .post, headers: accepted, body: ByteBuffer(string: "key=\(admin)")) { response in
+                    #expect(response.status == .seeOther)
+                    #expect(response.headers[.setCookie] != nil)
+                }
+            }
+        }
+    }
+
+    @Test("the cookie is Secure unless the listener is on loopback, and then an https origin is expected")
+    func cookieIsSecureOffLoopback() async throws {
+        try await VaultHarness.with(configure: { $0.host = "0.0.0.0" }) { harness in
+            let admin = try await harness.accessKey([.admin])
+            try await harness.application().test(.router) { client in
+                let (_, header) = try await Self.signIn(client, key: admin)
+                #expect(header.contains("Secure"))
+                try await client.execute(uri: "/admin/sign-in", method: .post, headers: Self.plainHTTPForm, body: ByteBuffer(string: "key=\(admin)")) {
+                    #expect($0.status == .forbidden)
+                }
+            }
+        }
+        try await VaultHarness.with(configure: { $0.host = "0.0.0.0"; $0.admin.secureCookie = false }) { harness in
+            let admin = try await harness.accessKey([.admin])
+            try await harness.application().test(.router) { client in
+                let (_, header) = try await Self.signIn(client, key: admin)
+                #expect(!header.contains("Secure"))
+            }
+        }
+    }
+
     @Test("an admin key bound to some sites, or a form posted from another origin, cannot sign in")
     func siteBoundKeysAndForeignOrigins() async throws {
         try await VaultHarness.with { harness in

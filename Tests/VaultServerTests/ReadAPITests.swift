@@ -69,7 +69,12 @@ struct ReadAPITests {
                         #expect(String(buffer: response.body).contains("insufficient_scope"))
                     }
                 }
+                // `admin` implies every scope but token reads: the key people sign in to the admin page with reads no token.
                 try await client.execute(uri: "/v1/users/\(uid)/sessions/facebook", method: .get, headers: [.authorization: "Bearer \(admin)"]) {
+                    #expect($0.status == .forbidden)
+                    #expect(errorCode($0.body) == "insufficient_scope")
+                }
+                try await client.execute(uri: "/v1/users/\(uid)/sessions", method: .get, headers: [.authorization: "Bearer \(admin)"]) {
                     #expect($0.status == .ok)
                 }
             }

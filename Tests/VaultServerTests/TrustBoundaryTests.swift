@@ -341,7 +341,7 @@ struct TrustBoundaryTests {
     @Test("a store failure after authentication is 503 store_unavailable with a body, never an empty 500")
     func storeFailureAfterAuthenticationIs503() async throws {
         try await VaultHarness.with { harness in
-            let key = try await harness.accessKey([.admin])
+            let key = try await harness.accessKey([.admin, .sessionsRead])
             try await harness.database.client.query("ALTER TABLE provider_sessions RENAME TO provider_sessions_gone")
             try await harness.application().test(.router) { client in
                 for (method, path) in [

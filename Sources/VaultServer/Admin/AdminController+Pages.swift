@@ -15,32 +15,52 @@ extension AdminController {
     }
 
     func signIn(_ request: Request, _ visit: Visit) async throws -> Response {
+        let minutes = vault.settings.admin.sessionMinutes
+        // Throttled before the key is looked at, so guessing is slow whatever the guesses are.
+        if let wait = signIns.admit(peer: visit.peer) {
+            try await refuseSignIn(visit, reason: "rate_limited", key: nil)
+            let seconds = wait.components.seconds
+            return render(
+                "sign-in", title: "Sign in", visit: nil,
+                data: ["minutes": minutes, "error": "Too many sign-in attempts. Try again in \(seconds) s."],
+                status: .tooManyRequests, headers: [.retryAfter: String(seconds)])
+        }
         let presented = (visit.form["key"] ?? "").trimmingCharacters(in: .whitespaces)
         let record = presented.isEmpty ? nil : try await vault.boundedStore.authenticate(presented)
         guard let record, record.scopes.contains(AccessScope.admin.rawValue) else {
-            logger.notice("admin sign-in refused")
-            try await vault.store.record(AuditEntry(actorKeyID: record?.id, actorName: record.map { "key:\($0.name)" } ?? "anonymous", action: "admin.sign_in_refused", site: "*"))
+            try await refuseSignIn(visit, reason: "not_admin", key: record)
             return render(
                 "sign-in", title: "Sign in", visit: nil,
-                data: ["minutes": vault.settings.admin.sessionMinutes, "error": "That is not a live access key with the admin scope."],
+                data: ["minutes": minutes, "error": "That is not a live access key with the admin scope."],
                 status: .unauthorized)
         }
         // The page shows and changes every site; a key bound to some sites is for the API, not for it.
         guard record.sites == .all else {
-            try await vault.store.record(AuditEntry(actorKeyID: record.id, actorName: "admin:\(record.name)", action: "admin.sign_in_refused", site: "*", detail: "not all sites"))
+            try await refuseSignIn(visit, reason: "not_all_sites", key: record)
             return render(
                 "sign-in", title: "Sign in", visit: nil,
-                data: ["minutes": vault.settings.admin.sessionMinutes, "error": "The admin page needs an admin key granted every site (keys create --all-sites)."],
+                data: ["minutes": minutes, "error": "The admin page needs an admin key granted every site (keys create --all-sites)."],
                 status: .forbidden)
         }
         let token = Self.randomToken()
-        let minutes = vault.settings.admin.sessionMinutes
         try await vault.store.createAdminSession(
             tokenHash: Array(SHA256.hash(data: Data(token.utf8))), csrfToken: Self.randomToken(), keyID: record.id, keyName: record.name,
             expiresAt: Date().addingTimeInterval(Double(minutes * 60)))
         try await vault.store.record(AuditEntry(actorKeyID: record.id, actorName: "admin:\(record.name)", action: "admin.sign_in", site: "*"))
-        let cookie = "\(Self.cookieName)=\(token); Path=/admin; Max-Age=\(minutes * 60); HttpOnly; SameSite=Strict" + (visit.secure ? "; Secure" : "")
-        return Self.redirect("/admin", headers: [.setCookie: cookie])
+        var response = Self.redirect("/admin")
+        response.setCookie(Self.sessionCookie(token, seconds: minutes * 60, secure: visit.secure))
+        return response
+    }
+
+    /// Counts a refused sign-in, and audits refusals in aggregate: at most one row per peer per minute, with the count
+    /// since the last one (a flood of guesses writes a row a minute, not a row a guess).
+    func refuseSignIn(_ visit: Visit, reason: String, key: AccessKeyRecord?) async throws {
+        vault.metrics.adminSignInRefused(reason: reason)
+        logger.notice("admin sign-in refused", metadata: ["reason": "\(reason)"])
+        guard let count = signIns.noteRefusal(peer: visit.peer) else { return }
+        try await vault.store.record(AuditEntry(
+            actorKeyID: key?.id, actorName: key.map { "key:\($0.name)" } ?? "anonymous", action: "admin.sign_in_refused", site: "*",
+            detail: "refused=\(count) peer=\(visit.peer) last=\(reason)"))
     }
 
     func signOut(_ request: Request, _ visit: Visit) async throws -> Response {
@@ -48,8 +68,9 @@ extension AdminController {
         if let session = visit.session {
             try await vault.store.record(AuditEntry(actorKeyID: session.keyID, actorName: "admin:\(session.keyName)", action: "admin.sign_out", site: "*"))
         }
-        let cookie = "\(Self.cookieName)=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict" + (visit.secure ? "; Secure" : "")
-        return Self.redirect("/admin/sign-in", headers: [.setCookie: cookie])
+        var response = Self.redirect("/admin/sign-in")
+        response.setCookie(Self.sessionCookie("", seconds: 0, secure: visit.secure))
+        return response
     }
 
     // MARK: Overview

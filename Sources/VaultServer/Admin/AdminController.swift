@@ -10,13 +10,24 @@ import VaultCore
 import VaultStore
 
 /// The admin page (`/admin`): server-rendered HTML, no JavaScript. Signed in with an admin access key exchanged for an
-/// expiring session cookie (HttpOnly, SameSite=Strict, Secure behind TLS); every form carries the session's CSRF token;
-/// every answer carries a strict Content-Security-Policy. No page ever shows a token.
+/// expiring session cookie (HttpOnly, SameSite=Strict, Secure unless served on loopback), sign-in attempts throttled per
+/// peer and overall; every form carries the session's CSRF token and comes from this origin; every answer carries a
+/// strict Content-Security-Policy. No page ever shows a token.
 struct AdminController: Sendable {
     let vault: Vault
     let jobs: AdminJobs
     let library: MustacheLibrary
     let logger: Logger
+    let signIns: SignInGuard
+
+    init(vault: Vault, jobs: AdminJobs, library: MustacheLibrary, logger: Logger) {
+        self.vault = vault
+        self.jobs = jobs
+        self.library = library
+        self.logger = logger
+        self.signIns = SignInGuard(
+            settings: .init(perPeer: vault.settings.admin.signInsPerPeerPerMinute, overall: vault.settings.admin.signInsPerMinute))
+    }
 
     static let cookieName = "sv_admin"
     static let maxFormBytes = 16 * 1024
@@ -54,6 +65,8 @@ struct AdminController: Sendable {
         let tokenHash: [UInt8]?
         let form: [String: String]
         let secure: Bool
+        /// The connection's remote address (without its port), what sign-in attempts are throttled by.
+        let peer: String
     }
 
     /// A failure shown as a page.
@@ -71,17 +84,19 @@ struct AdminController: Sendable {
         do {
             var request = request
             var fields: [String: String] = [:]
+            let forwarded = vault.settings.http.trustForwardedProto ? request.headers[Self.forwardedProto]?.lowercased() : nil
+            let secure = forwarded == "https" || (vault.settings.admin.secureCookie ?? !Self.isLoopback(vault.settings.host))
             if request.method == .post {
-                // A form posted from another origin (the sign-in form included) is refused; browsers send Origin on POST.
-                let host = request.head.authority ?? request.headers[Self.hostField]
-                if let origin = request.headers[.origin], URL(string: origin).map({ "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" }) != host {
-                    logger.notice("admin form refused: posted from another origin", metadata: ["origin": "\(origin)", "host": "\(host ?? "-")"])
-                    throw PageError(status: .forbidden, message: "This form was posted from another site.")
+                // A form must come from this origin, scheme included (the sign-in form too): browsers send Origin on a
+                // POST, or at least Sec-Fetch-Site; a POST with neither is not from a page of this server.
+                guard Self.isSameOrigin(request, scheme: secure ? "https" : "http") else {
+                    vault.metrics.adminSignInRefused(reason: "origin")
+                    logger.notice("admin form refused: not posted from this origin")
+                    throw PageError(status: .forbidden, message: "This form was not posted from this site's page.")
                 }
                 fields = try await Self.formFields(&request)
             }
-            let secure = vault.settings.admin.secureCookie || (vault.settings.http.trustForwardedProto && request.headers[Self.forwardedProto] == "https")
-            let token = Self.cookie(request, Self.cookieName).flatMap { $0.isEmpty ? nil : $0 }
+            let token = request.cookies[Self.cookieName].map(\.value).flatMap { $0.isEmpty ? nil : $0 }
             let hash = token.map { Array(SHA256.hash(data: Data($0.utf8))) }
             var session: AdminSessionRecord?
             if let hash { session = try await withDeadline(vault.settings.databaseCallDeadline) { [store = vault.store] in try await store.adminSession(tokenHash: hash) } }
@@ -93,7 +108,7 @@ struct AdminController: Sendable {
                     }
                 }
             }
-            return try await body(Visit(session: session, tokenHash: hash, form: fields, secure: secure))
+            return try await body(Visit(session: session, tokenHash: hash, form: fields, secure: secure, peer: Self.peer(context)))
         } catch let error as PageError {
             return render("error", title: "Something went wrong", visit: nil, data: ["message": error.message, "back": error.back], status: error.status)
         } catch {
@@ -169,14 +184,33 @@ struct AdminController: Sendable {
         return fields
     }
 
-    static func cookie(_ request: Request, _ name: String) -> String? {
-        for header in request.headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if pair.count == 2, pair[0] == name { return pair[1] }
-            }
+    static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+
+    /// Whether a POST came from a page of this server: its `Origin` is `scheme://host[:port]` of this request exactly, or,
+    /// without an `Origin`, the browser says `Sec-Fetch-Site: same-origin`.
+    static func isSameOrigin(_ request: Request, scheme: String) -> Bool {
+        guard let origin = request.headers[.origin] else { return request.headers[fetchSite]?.lowercased() == "same-origin" }
+        guard let host = request.head.authority ?? request.headers[hostField], let url = URL(string: origin), let originHost = url.host else {
+            return false
         }
-        return nil
+        return url.scheme?.lowercased() == scheme && "\(originHost)\(url.port.map { ":\($0)" } ?? "")".lowercased() == host.lowercased()
+            && (url.path.isEmpty || url.path == "/")
+    }
+
+    /// Whether the listener is reachable only from this machine (so plain HTTP is all a browser can use).
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// The remote address of the request's connection without its port; `unknown` when the channel has none (tests).
+    static func peer(_ context: VaultRequestContext) -> String {
+        context.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// The session cookie with `value`, for `seconds` (0 clears it).
+    static func sessionCookie(_ value: String, seconds: Int, secure: Bool) -> Cookie {
+        Cookie(name: cookieName, value: value, maxAge: seconds, path: "/admin", secure: secure, httpOnly: true, sameSite: .strict)
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
