@@ -322,9 +322,13 @@ public struct AuditRecord: Sendable, Codable, Equatable {
 public struct RotationReport: Sendable, Codable, Equatable {
     public var rowsReencrypted: Int
     public var rowsPerKey: [String: Int]
+    /// Rows under a key in the ring that did not open (damaged, or sealed under other material with the same key ID):
+    /// left as they are, so the rest of the table is still re-sealed.
+    public var unopenable: [SessionRecordKey]
 
-    public init(rowsReencrypted: Int, rowsPerKey: [String: Int]) {
+    public init(rowsReencrypted: Int, rowsPerKey: [String: Int], unopenable: [SessionRecordKey] = []) {
         self.rowsReencrypted = rowsReencrypted
         self.rowsPerKey = rowsPerKey
+        self.unopenable = unopenable
     }
 }

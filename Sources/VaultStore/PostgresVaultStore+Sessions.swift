@@ -15,10 +15,19 @@ struct SealedSession: Sendable {
 }
 
 /// The primary key of a provider session.
-struct SessionRecordKey: Sendable {
-    var site: String
-    var uid: String
-    var provider: String
+/// One stored provider session's identity: the row's primary key, never a token.
+public struct SessionRecordKey: Sendable, Codable, Hashable, CustomStringConvertible {
+    public var site: String
+    public var uid: String
+    public var provider: String
+
+    public init(site: String, uid: String, provider: String) {
+        self.site = site
+        self.uid = uid
+        self.provider = provider
+    }
+
+    public var description: String { "\(site)/\(uid)/\(provider)" }
 }
 
 /// The sealed columns, named as the associated data names them (changing a name would orphan every stored value).

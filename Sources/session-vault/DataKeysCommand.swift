@@ -57,11 +57,12 @@ struct DataKeysCommand: AsyncParsableCommand {
                 let report = try await vault.store.rotateDataKeys(batchSize: batchSize)
                 print("re-encrypted \(report.rowsReencrypted) row(s)")
                 for (id, count) in report.rowsPerKey.sorted(by: { $0.key < $1.key }) { print("\(id)\t\(count)") }
+                for row in report.unopenable { print("not re-encrypted, does not open under its key: \(row)") }
                 let unknown = try await vault.store.unknownKeyIDs()
                 if !unknown.isEmpty {
                     print("not re-encrypted, sealed under keys missing from the ring: \(unknown.joined(separator: ", "))")
-                    throw ExitCode(1)
                 }
+                if !unknown.isEmpty || !report.unopenable.isEmpty { throw ExitCode(1) }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Testing
 import VaultStore
 import VaultTesting
@@ -49,6 +50,26 @@ import VaultTesting
             await #expect(throws: SealError.unknownKeyID("gone")) { try await store.session(site: "3_site", uid: "uid-1", provider: "facebook") }
             // Rotation re-seals what the ring can open and leaves these rows, reported under their ids.
             #expect(try await store.rotateDataKeys(batchSize: 10) == RotationReport(rowsReencrypted: 0, rowsPerKey: ["gone": 1, "lost": 1]))
+        }
+    }
+
+    @Test("a row that does not open under its key is reported and skipped; rotation re-seals the rest and does not loop on it")
+    func unopenableRowsAreSkippedAndReported() async throws {
+        try await withTestDatabase { db in
+            let oldRing = try DataKeyRing.parse("old:\(Self.oldKey)")
+            for uid in ["a", "b", "c"] {
+                try await Fixtures.store(db, ring: oldRing).upsert(Fixtures.session(uid: uid, token: "tok-\(uid)"), eventID: nil, fetchStartedAt: Date())
+            }
+            // "a" sorts first: a rotation that stopped on it, or re-read it every batch, would never reach the others.
+            try await db.client.query(
+                "UPDATE provider_sessions SET auth_token = set_byte(auth_token, 20, get_byte(auth_token, 20) # 1) WHERE uid = 'a'", logger: Fixtures.logger)
+            let store = Fixtures.store(db, ring: try DataKeyRing.parse("new:\(Self.newKey),old:\(Self.oldKey)"))
+            let damaged = SessionRecordKey(site: "3_site", uid: "a", provider: "facebook")
+            let report = try await store.rotateDataKeys(batchSize: 1)
+            #expect(report == RotationReport(rowsReencrypted: 2, rowsPerKey: ["old": 1, "new": 2], unopenable: [damaged]))
+            #expect(try await store.session(site: "3_site", uid: "c", provider: "facebook")?.authToken == "tok-c")
+            // Re-running reports it again and changes nothing.
+            #expect(try await store.rotateDataKeys(batchSize: 1) == RotationReport(rowsReencrypted: 0, rowsPerKey: ["old": 1, "new": 2], unopenable: [damaged]))
         }
     }
 }
