@@ -26,7 +26,7 @@ extension EmulatorCore {
             }
             let userKey = params["userKey"]
             guard let expected = userKey.map({ site.site.userKeys[$0] }) ?? site.site.partnerSecret,
-                constantTimeEqual(presented, expected)
+                ConstantTime.equals(presented, expected)
             else {
                 return .failure(.error(.invalidSecret, "Invalid secret"))
             }
@@ -75,16 +75,6 @@ extension EmulatorCore {
             return site.partnerSecret
         }
         return site.userKeys[userKey]
-    }
-
-    /// Compares two strings without an early exit.
-    private func constantTimeEqual(_ left: String, _ right: String) -> Bool {
-        let a = Array(left.utf8)
-        let b = Array(right.utf8)
-        guard a.count == b.count else {
-            return false
-        }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// `http`, unless the configuration trusts a proxy's `X-Forwarded-Proto: https`.

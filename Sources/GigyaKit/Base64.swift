@@ -148,12 +148,6 @@ struct SHA1MACBytes {
         guard other.count == 20 else {
             return false
         }
-        return withUnsafeBytes(of: bytes) { mine in
-            var difference: UInt8 = 0
-            for index in 0..<20 {
-                difference |= mine[index] ^ other[index]
-            }
-            return difference == 0
-        }
+        return withUnsafeBytes(of: bytes) { ConstantTime.equals($0, other) }
     }
 }

@@ -103,7 +103,7 @@ struct AdminController: Sendable {
             if signedIn {
                 guard let session else { return Self.redirect("/admin/sign-in") }
                 if form {
-                    guard let presented = fields["csrf"], Self.constantTimeEquals(presented, session.csrfToken) else {
+                    guard let presented = fields["csrf"], ConstantTime.equals(presented, session.csrfToken) else {
                         throw PageError(status: .forbidden, message: "This form has expired or did not come from this page. Go back, reload and try again.")
                     }
                 }
@@ -211,15 +211,6 @@ struct AdminController: Sendable {
     /// The session cookie with `value`, for `seconds` (0 clears it).
     static func sessionCookie(_ value: String, seconds: Int, secure: Bool) -> Cookie {
         Cookie(name: cookieName, value: value, maxAge: seconds, path: "/admin", secure: secure, httpOnly: true, sameSite: .strict)
-    }
-
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let left = Array(a.utf8)
-        let right = Array(b.utf8)
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for index in left.indices { difference |= left[index] ^ right[index] }
-        return difference == 0
     }
 
     static func randomToken() -> String {
