@@ -26,6 +26,10 @@ public struct EmulatorConfiguration: Sendable {
     /// A JSON file holding the accounts: loaded at start (a missing file means none), rewritten atomically after changes
     /// and on shutdown. Nil keeps the accounts in memory only.
     public var accountsFile: String?
+    /// When set, every `/_emulator` control route (which can mint tokens, read plaintext provider tokens and forge
+    /// account events) answers 401 unless the request has `Authorization: Bearer <controlToken>`. Nil leaves them open,
+    /// for an emulator only its own test process can reach.
+    public var controlToken: String?
     /// The logger; secrets, signatures and tokens are never logged.
     public var logger: Logger
 
@@ -41,6 +45,7 @@ public struct EmulatorConfiguration: Sendable {
         duplicateDeliveries: Bool = false,
         trustForwardedProto: Bool = false,
         accountsFile: String? = nil,
+        controlToken: String? = nil,
         logger: Logger = Logger(label: "gigya-emulator")
     ) {
         self.sites = sites
@@ -53,6 +58,7 @@ public struct EmulatorConfiguration: Sendable {
         self.duplicateDeliveries = duplicateDeliveries
         self.trustForwardedProto = trustForwardedProto
         self.accountsFile = accountsFile
+        self.controlToken = controlToken
         self.logger = logger
     }
 }

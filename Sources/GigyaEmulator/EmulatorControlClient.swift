@@ -9,18 +9,21 @@ public struct EmulatorControlClient: Sendable {
     public let baseURL: String
     /// How long one control call may take.
     public let timeout: Duration
+    /// The bearer token the control routes want, if the emulator was started with one.
+    let token: String?
     private let httpClient: HTTPClient
 
-    /// A client for the emulator at `baseURL`.
-    public init(baseURL: String, httpClient: HTTPClient = .shared, timeout: Duration = .seconds(10)) {
+    /// A client for the emulator at `baseURL`; `token` is its control token, if it has one.
+    public init(baseURL: String, token: String? = nil, httpClient: HTTPClient = .shared, timeout: Duration = .seconds(10)) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
         self.httpClient = httpClient
         self.timeout = timeout
     }
 
-    /// A client for an emulator started in-process.
+    /// A client for an emulator started in-process (with its control token, if any).
     public init(_ emulator: RunningEmulator, httpClient: HTTPClient = .shared, timeout: Duration = .seconds(10)) {
-        self.init(baseURL: emulator.baseURL, httpClient: httpClient, timeout: timeout)
+        self.init(baseURL: emulator.baseURL, token: emulator.controlToken, httpClient: httpClient, timeout: timeout)
     }
 
     /// `GET /_emulator/health`: whether it answers, and the API keys of the sites it serves.
@@ -194,6 +197,7 @@ public struct EmulatorControlClient: Sendable {
     private func send<Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: Data?) async throws(EmulatorControlError) -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

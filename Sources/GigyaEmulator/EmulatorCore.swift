@@ -24,6 +24,8 @@ final class EmulatorCore: Sendable {
     let clock: any WallClock
     let window: Int64
     let trustForwardedProto: Bool
+    /// What `/_emulator` routes want as a bearer token, if anything.
+    let controlToken: String?
     let logger: Logger
 
     /// Decodes the sites' secrets and loads the accounts file, if any.
@@ -45,6 +47,7 @@ final class EmulatorCore: Sendable {
         self.clock = configuration.clock
         self.window = configuration.requestWindowSeconds
         self.trustForwardedProto = configuration.trustForwardedProto
+        self.controlToken = configuration.controlToken
         self.logger = configuration.logger
         if let path = configuration.accountsFile {
             let file = EmulatorAccountsFile(path: path)

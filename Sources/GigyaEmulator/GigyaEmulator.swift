@@ -43,6 +43,9 @@ public enum GigyaEmulator {
     /// Registers every route; the router must be complete before the application is built: routes added after the application is built are never served.
     static func addRoutes(to router: Router<EmulatorRequestContext>, core: EmulatorCore) {
         let control = router.group("_emulator")
+        if let token = core.controlToken {
+            control.add(middleware: ControlTokenMiddleware(token: token, core: core))
+        }
         control.get("health") { _, _ in
             GigyaEmulator.jsonResponse(["status": "ok", "sites": core.apiKeys], status: 200)
         }

@@ -21,6 +21,11 @@ public final class RunningEmulator: Sendable {
         self.task = task
     }
 
+    /// The bearer token its control routes want, if it was started with one.
+    public var controlToken: String? {
+        core.controlToken
+    }
+
     /// Where account notifications are POSTed now (nil: nowhere; they are logged as undeliverable).
     public var webhookURL: String? {
         core.webhooks.url

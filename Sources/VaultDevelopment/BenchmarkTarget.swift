@@ -21,18 +21,21 @@ public struct BenchmarkTarget: Sendable {
     public var accessKey: String?
     /// The emulator the server calls: users are created there first, and the Gigya latency is set there.
     public var emulatorURL: String?
+    /// The emulator's control token, if it wants one (zero-config's does: `.session-vault/emulator-control-token`).
+    public var emulatorToken: String?
     /// The server's PostgreSQL: the insert baseline and the events' timestamps are read from it.
     public var databaseURL: String?
 
     public init(
         serverURL: String, siteAPIKey: String? = nil, siteSecret: String? = nil, accessKey: String? = nil, emulatorURL: String? = nil,
-        databaseURL: String? = nil
+        emulatorToken: String? = nil, databaseURL: String? = nil
     ) {
         self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
         self.siteAPIKey = siteAPIKey
         self.siteSecret = siteSecret
         self.accessKey = accessKey
         self.emulatorURL = emulatorURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.emulatorToken = emulatorToken
         self.databaseURL = databaseURL
     }
 }
@@ -54,35 +57,25 @@ public enum BenchmarkFailure: Error, Sendable, CustomStringConvertible {
 
 /// The emulator's control routes a benchmark uses: creating users and setting getSessionInfo's latency.
 struct EmulatorControl: Sendable {
-    let baseURL: String
-    let httpClient: HTTPClient
+    let client: EmulatorControlClient
+
+    init(baseURL: String, token: String?, httpClient: HTTPClient) {
+        client = EmulatorControlClient(baseURL: baseURL, token: token, httpClient: httpClient, timeout: .seconds(30))
+    }
 
     /// Installs a persistent latency on `socialize.getSessionInfo`.
     func setSessionLatency(milliseconds: Int) async throws {
-        var request = HTTPClientRequest(url: "\(baseURL)/_emulator/faults")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: "{\"method\":\"socialize.getSessionInfo\",\"latencyMs\":\(milliseconds)}"))
-        let (status, _) = try await send(httpClient, request)
-        guard status == .ok else { throw BenchmarkFailure.emulator("POST /_emulator/faults answered \(status.code)") }
+        _ = try await client.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: milliseconds))
     }
 
     /// Clears every fault (only after this benchmark installed one).
     func clearFaults() async {
-        var request = HTTPClientRequest(url: "\(baseURL)/_emulator/faults")
-        request.method = .DELETE
-        _ = try? await send(httpClient, request)
+        try? await client.clearFaults()
     }
 
     /// Logs `uid` in with `provider` (creating the user) and returns the login result the emulator signed.
     func login(uid: String, provider: String, apiKey: String?) async throws -> EmulatorLoginResult {
-        var request = HTTPClientRequest(url: "\(baseURL)/_emulator/login")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(EmulatorLoginRequest(uid: uid, provider: provider, apiKey: apiKey))))
-        let (status, body) = try await send(httpClient, request)
-        guard status == .ok else { throw BenchmarkFailure.emulator("POST /_emulator/login answered \(status.code)") }
-        return try JSONDecoder().decode(EmulatorLoginResult.self, from: Data(body.readableBytesView))
+        try await client.login(apiKey: apiKey, uid: uid, provider: provider)
     }
 
     /// Creates the users `uids` with at most `concurrency` logins in flight; not timed.

@@ -34,7 +34,7 @@ public enum DemoLogin {
     /// Logs in at the emulator, posts the result, waits until stored, reads the tokens back and compares them. With
     /// `idToken`, the login asks for an id_token (`include: "id_token"`) and the callback carries it instead of the signature.
     public static func run(state: DemoState, provider: String, idToken: Bool = false, httpClient: HTTPClient) async throws -> Report {
-        let emulator = EmulatorControlClient(baseURL: state.emulatorURL, httpClient: httpClient, timeout: .seconds(30))
+        let emulator = state.emulatorControl(httpClient: httpClient)
         let login: EmulatorLoginResult
         do {
             login = idToken

@@ -15,6 +15,8 @@ public struct DevelopmentStack: Sendable {
     public let dataKeys: String
     public let site: EmulatorSite
     public let emulatorURL: String
+    /// The emulator's control token (also in `state.emulatorControlToken`, mode 0600).
+    public var emulatorToken: String? { emulator.controlToken }
     private let postgres: EmbeddedPostgres
     private let emulator: RunningEmulator
 
@@ -42,8 +44,11 @@ public struct DevelopmentStack: Sendable {
             site = GigyaEmulator.demoSite()
             try state.writePrivate(String(decoding: try JSONEncoder().encode(site), as: UTF8.self), to: state.emulatorSite)
         }
+        // Its control routes mint tokens and forge account events: only who can read the 0600 token file may call them.
+        let controlToken = try state.newEmulatorControlToken()
         let emulator = try await GigyaEmulator.start(
-            configuration: EmulatorConfiguration(sites: [site], accountsFile: state.emulatorAccounts, logger: logger), host: "127.0.0.1", port: 0
+            configuration: EmulatorConfiguration(sites: [site], accountsFile: state.emulatorAccounts, controlToken: controlToken, logger: logger),
+            host: "127.0.0.1", port: 0
         )
 
         return DevelopmentStack(
@@ -81,7 +86,8 @@ public struct DevelopmentStack: Sendable {
 
     /// Writes `demo.json` so `demo login` run from the same directory needs no flags.
     public func writeDemoState(serverURL: String, accessKey: String) throws {
-        try state.writeDemoState(DemoState(serverURL: serverURL, emulatorURL: emulatorURL, siteAPIKey: site.apiKey, accessKey: accessKey))
+        try state.writeDemoState(
+            DemoState(serverURL: serverURL, emulatorURL: emulatorURL, siteAPIKey: site.apiKey, accessKey: accessKey, emulatorToken: emulator.controlToken))
     }
 
     /// `host:port/database` of the private PostgreSQL, without credentials.
@@ -101,6 +107,7 @@ public struct DevelopmentStack: Sendable {
             • a private PostgreSQL            \(databaseAddress) (password in \(state.postgresPassword))
             • a generated data key            \(state.dataKeys) (mode 0600)
             • the built-in Gigya emulator     \(emulatorURL)  (demo site \(site.apiKey))
+              its control routes' token       \(state.emulatorControlToken) (mode 0600)
             • a demo access key (every scope) \(state.demoState) (mode 0600)
             • its accounts, kept across restarts \(state.emulatorAccounts)
             • Gigya's account webhooks go to    \(serverURL)/v1/webhooks/gigya

@@ -143,7 +143,7 @@ public enum PipelineBenchmark {
             let server = try await startServer(stack: stack, settings: settings, logger: serverLogger)
             let target = BenchmarkTarget(
                 serverURL: server.url, siteAPIKey: stack.site.apiKey, siteSecret: stack.site.partnerSecret, emulatorURL: stack.emulatorURL,
-                databaseURL: stack.databaseURL
+                emulatorToken: stack.emulatorToken, databaseURL: stack.databaseURL
             )
             let report: Report
             do {
@@ -206,7 +206,7 @@ public enum PipelineBenchmark {
             report.baselineRows = baseline.rows
             report.baselineConnections = baseline.connections
         }
-        let emulator = target.emulatorURL.map { EmulatorControl(baseURL: $0, httpClient: httpClient) }
+        let emulator = target.emulatorURL.map { EmulatorControl(baseURL: $0, token: target.emulatorToken, httpClient: httpClient) }
         var installedFault = false
         do {
             defer {

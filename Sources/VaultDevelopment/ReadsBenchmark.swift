@@ -87,7 +87,8 @@ public enum ReadsBenchmark {
             }
             let report: Result<Report, any Error>
             if let accessKey = key.value {
-                let target = BenchmarkTarget(serverURL: server.url, siteAPIKey: stack.site.apiKey, accessKey: accessKey, emulatorURL: stack.emulatorURL)
+                let target = BenchmarkTarget(
+                    serverURL: server.url, siteAPIKey: stack.site.apiKey, accessKey: accessKey, emulatorURL: stack.emulatorURL, emulatorToken: stack.emulatorToken)
                 do {
                     report = .success(try await measure(options, target: target, logger: logger))
                 } catch {
@@ -155,7 +156,7 @@ public enum ReadsBenchmark {
         accessKey: String,
         httpClient: HTTPClient
     ) async throws -> [String] {
-        let emulator = EmulatorControl(baseURL: emulatorURL, httpClient: httpClient)
+        let emulator = EmulatorControl(baseURL: emulatorURL, token: target.emulatorToken, httpClient: httpClient)
         let runID = UUID().uuidString.prefix(8).lowercased()
         let uids = (0..<options.users).map { "reads-\(runID)-\($0)" }
         let logins = try await emulator.createUsers(uids, provider: options.provider, apiKey: target.siteAPIKey, concurrency: 16)

@@ -41,7 +41,7 @@ public enum ReconcileBenchmark {
     }
 
     private static func measure(_ options: Options, stack: DevelopmentStack, client: HTTPClient, logger: Logger) async throws -> Report {
-        let emulator = EmulatorControlClient(baseURL: stack.emulatorURL, httpClient: client, timeout: .seconds(120))
+        let emulator = EmulatorControlClient(baseURL: stack.emulatorURL, token: stack.emulatorToken, httpClient: client, timeout: .seconds(120))
         let apiKey = stack.site.apiKey
         @Sendable func progress(_ text: String) {
             if options.showProgress { FileHandle.standardError.write(Data("\r\(text)\u{1B}[K".utf8)) }

@@ -1,4 +1,6 @@
+public import AsyncHTTPClient
 import Foundation
+public import GigyaEmulator
 import LocalPostgres
 
 /// The layout of zero-config mode's state directory (`./.session-vault/` by default); no other file knows it.
@@ -23,6 +25,8 @@ public struct StateDirectory: Sendable {
     public var emulatorAccounts: String { "\(path)/emulator-accounts.json" }
     /// What `demo login` reads (mode 0600).
     public var demoState: String { "\(path)/demo.json" }
+    /// The bearer token the emulator's control routes want (mode 0600), new at every start.
+    public var emulatorControlToken: String { "\(path)/emulator-control-token" }
 
     /// Whether a zero-config database was ever created here.
     public var hasDatabase: Bool { FileManager.default.fileExists(atPath: postgresData) }
@@ -61,10 +65,27 @@ public struct StateDirectory: Sendable {
         return trimmed.isEmpty ? nil : trimmed
     }
 
-    /// Reads `demo.json` if a zero-config server wrote one.
+    /// Reads `demo.json` if a zero-config server wrote one, with the emulator's control token beside it.
     public func loadDemoState() -> DemoState? {
-        guard let data = FileManager.default.contents(atPath: demoState) else { return nil }
-        return try? JSONDecoder().decode(DemoState.self, from: data)
+        guard let data = FileManager.default.contents(atPath: demoState), var state = try? JSONDecoder().decode(DemoState.self, from: data)
+        else { return nil }
+        state.emulatorToken = try? Self.readToken(emulatorControlToken)
+        return state
+    }
+
+    /// A new random emulator control token, saved with mode 0600 before the emulator starts.
+    func newEmulatorControlToken() throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
+        try writePrivate(token + "\n", to: emulatorControlToken)
+        return token
+    }
+
+    /// Reads a token file (the emulator's control token, say); surrounding whitespace is not part of it.
+    public static func readToken(_ path: String) throws -> String {
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path]) }
+        return text
     }
 
     /// Writes `demo.json` for people and `demo login`: pretty, sorted, `/` unescaped, mode 0600.
@@ -88,4 +109,15 @@ public struct DemoState: Codable, Sendable {
     public var siteAPIKey: String
     /// session-vault's own access key, with every scope.
     public var accessKey: String
+    /// The emulator's control token, read from its own 0600 file (`emulator-control-token`), never written here.
+    public var emulatorToken: String?
+
+    enum CodingKeys: String, CodingKey {
+        case serverURL, emulatorURL, siteAPIKey, accessKey
+    }
+
+    /// A control client for the zero-config emulator, with its token.
+    public func emulatorControl(httpClient: HTTPClient, timeout: Duration = .seconds(30)) -> EmulatorControlClient {
+        EmulatorControlClient(baseURL: emulatorURL, token: emulatorToken, httpClient: httpClient, timeout: timeout)
+    }
 }

@@ -58,6 +58,9 @@ struct BenchPipeline: AsyncParsableCommand {
     @Option(name: .customLong("emulator-url"), help: "With --server-url: the emulator the server calls (users are created there, and the latency set).")
     var emulatorURL: String?
 
+    @Option(name: .customLong("emulator-token-file"), help: "With --emulator-url: a file holding its control token (zero-config: .session-vault/emulator-control-token).")
+    var emulatorTokenFile: String?
+
     @Option(name: .customLong("database-url"), help: "With --server-url: the server's PostgreSQL, for the baseline and the events' timestamps.")
     var databaseURL: String?
 
@@ -107,6 +110,7 @@ struct BenchPipeline: AsyncParsableCommand {
         if let serverURL {
             options.target = BenchmarkTarget(
                 serverURL: serverURL, siteAPIKey: siteAPIKey, siteSecret: siteSecret, accessKey: accessKey, emulatorURL: emulatorURL,
+                emulatorToken: try emulatorTokenFile.map { try StateDirectory.readToken($0) },
                 databaseURL: databaseURL
             )
         }

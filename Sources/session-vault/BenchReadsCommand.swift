@@ -38,6 +38,9 @@ struct BenchReads: AsyncParsableCommand {
     @Option(name: .customLong("emulator-url"), help: "With --server-url: the emulator the server calls, where the users are created.")
     var emulatorURL: String?
 
+    @Option(name: .customLong("emulator-token-file"), help: "With --emulator-url: a file holding its control token (zero-config: .session-vault/emulator-control-token).")
+    var emulatorTokenFile: String?
+
     @Option(help: "The self-started server's log level.")
     var logLevel = "critical"
 
@@ -67,7 +70,8 @@ struct BenchReads: AsyncParsableCommand {
         options.serverLogLevel = Logger.Level(rawValue: logLevel) ?? .critical
         options.showProgress = !quiet
         if let serverURL {
-            options.target = BenchmarkTarget(serverURL: serverURL, siteAPIKey: siteAPIKey, accessKey: accessKey, emulatorURL: emulatorURL)
+            options.target = BenchmarkTarget(serverURL: serverURL, siteAPIKey: siteAPIKey, accessKey: accessKey, emulatorURL: emulatorURL,
+                emulatorToken: try emulatorTokenFile.map { try StateDirectory.readToken($0) })
         }
         var logger = Logger(label: "session-vault.bench")
         logger.logLevel = .error

@@ -24,7 +24,7 @@ extension DemoCommand {
                 throw ExitCode(1)
             }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-            let emulator = EmulatorControlClient(baseURL: demo.emulatorURL, httpClient: client)
+            let emulator = demo.emulatorControl(httpClient: client, timeout: .seconds(10))
             let outcome: Result<ReconciliationPopulation.Seeded, any Error>
             var target: String?
             do {

@@ -28,6 +28,9 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "A JSON file keeping the accounts across restarts (created when missing, rewritten atomically, mode 0600).")
     var accountsFile: String?
 
+    @Option(help: "A file holding a token: the /_emulator control routes then want Authorization: Bearer <token>.")
+    var controlTokenFile: String?
+
     @Option(help: "The allowed |now - timestamp| of signed requests, in seconds.")
     var windowSeconds: Int64 = 120
 
@@ -83,6 +86,11 @@ struct EmulatorCommand: AsyncParsableCommand {
             requestWindowSeconds: windowSeconds,
             trustForwardedProto: trustForwardedProto,
             accountsFile: accountsFile,
+            controlToken: try controlTokenFile.map { path in
+                let token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+                guard !token.isEmpty else { throw ValidationError("--control-token-file: \(path) cannot be read or is empty") }
+                return token
+            },
             logger: logger
         )
         let printableHost = host.contains(":") ? "[\(host)]" : host

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import GigyaEmulator
 import Logging
+import NIOHTTP1
 import PostgresNIO
 import Testing
 import VaultDevelopment
@@ -33,7 +35,7 @@ struct ZeroConfigTests {
         let demo = try #require(state, "serve did not write demo.json")
 
         let directory = StateDirectory(stateDirectory)
-        for secret in [directory.dataKeys, directory.postgresPassword, directory.demoState, directory.emulatorSite] {
+        for secret in [directory.dataKeys, directory.postgresPassword, directory.demoState, directory.emulatorSite, directory.emulatorControlToken] {
             let attributes = try FileManager.default.attributesOfItem(atPath: secret)
             #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(secret)")
         }
@@ -51,6 +53,18 @@ struct ZeroConfigTests {
         }
 
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        // The emulator's control routes (which mint tokens and forge account events) want the token from the 0600 file;
+        // demo.json does not carry it.
+        let token = try #require(demo.emulatorToken)
+        #expect(!(try String(contentsOfFile: directory.demoState, encoding: .utf8)).contains(token))
+        for presented in [nil, "Bearer wrong", "Bearer " + token.dropLast() + (token.hasSuffix("0") ? "1" : "0"), token] as [String?] {
+            var request = HTTPClientRequest(url: demo.emulatorURL + "/_emulator/health")
+            if let presented { request.headers.add(name: "Authorization", value: presented) }
+            let response = try await client.execute(request, timeout: .seconds(30))
+            #expect(response.status == .unauthorized, "\(presented ?? "none")")
+        }
+        await #expect(throws: (any Error).self) { try await EmulatorControlClient(baseURL: demo.emulatorURL, httpClient: client).health() }
+        #expect(try await demo.emulatorControl(httpClient: client).health().sites == [demo.siteAPIKey])
         let outcome = await Result { try await DemoLogin.run(state: demo, provider: "google", httpClient: client) }
         // `demo login --id-token`: the zero-config demo site accepts both kinds of login result.
         let idTokenOutcome = await Result { try await DemoLogin.run(state: demo, provider: "facebook", idToken: true, httpClient: client) }
