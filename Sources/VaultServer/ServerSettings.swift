@@ -1,5 +1,6 @@
 public import Configuration
 import Foundation
+import GigyaKit
 import SystemPackage
 public import VaultCore
 
@@ -49,16 +50,34 @@ public struct SiteSettings: Sendable, Equatable {
         self.idTokenAudience = idTokenAudience
     }
 
-    /// Parses `API_KEY:SECRET[:API_DOMAIN[:VERIFICATION]]`, the compact form used by `GIGYA_SITES`.
-    public static func parse(_ spec: String, verification: LoginVerification = .signatures) throws(SettingsError) -> SiteSettings {
+    /// Parses `API_KEY:SECRET[:API_DOMAIN[:VERIFICATION]]`, the compact form used by `GIGYA_SITES`; `entry` (from 1) names
+    /// the entry in errors, which never quote a field: with the fields swapped, the "API key" would be the secret.
+    public static func parse(_ spec: String, entry: Int = 1, verification: LoginVerification = .signatures) throws(SettingsError) -> SiteSettings {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let key = "gigya.sites"
         guard (2...4).contains(parts.count), !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw .invalid(key: "gigya.sites", reason: "each site must be API_KEY:SECRET[:API_DOMAIN[:VERIFICATION]]")
+            throw .invalid(key: key, reason: "entry \(entry) must be API_KEY:SECRET[:API_DOMAIN[:VERIFICATION]]")
         }
+        try checkKeyPair(apiKey: parts[0], secret: parts[1], key: key, naming: "entry \(entry)")
         var site = SiteSettings(apiKey: parts[0], secret: parts[1], apiDomain: parts.count >= 3 ? Self.domain(parts[2]) : "us1.gigya.com")
-        site.loginVerification = parts.count == 4 ? try Self.verification(parts[3], key: "gigya.sites") : verification
+        site.loginVerification = parts.count == 4 ? try Self.verification(parts[3], key: key) : verification
         return site
     }
+
+    /// Refuses an API key and secret that cannot be what they claim, before either is ever printed: a secret must be
+    /// standard base64, and an API key has none of the characters only base64 has (`+`, `/`, `=`). Swapped, one of the
+    /// two checks fails, and the error names the setting, never a value.
+    static func checkKeyPair(apiKey: String, secret: String, key: String, naming what: String) throws(SettingsError) {
+        guard (try? GigyaSecret(base64: secret)) != nil else {
+            throw .invalid(key: key, reason: "\(what): the partner secret is not standard base64 (are the API key and the secret swapped?)")
+        }
+        guard !apiKey.isEmpty, apiKey.utf8.allSatisfy({ Self.apiKeyCharacters.contains($0) }) else {
+            throw .invalid(key: key, reason: "\(what): the API key has characters no API key has (are the API key and the secret swapped?)")
+        }
+    }
+
+    /// What Gigya API keys are made of (`3_` followed by URL-safe characters); `+`, `/` and `=` are not among them.
+    static let apiKeyCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.".utf8)
 
     /// Reads `signatures`, `id_tokens` or `both`.
     static func verification(_ value: String, key: String) throws(SettingsError) -> LoginVerification {
@@ -301,6 +320,7 @@ public struct ServerSettings: Sendable {
             guard let secret = config.string(forKey: "gigya.secret", isSecret: true) else {
                 throw .invalid(key: "gigya.secret", reason: Self.partnerSecretRequired)
             }
+            if !secret.isEmpty { try SiteSettings.checkKeyPair(apiKey: apiKey, secret: secret, key: "gigya.apiKey", naming: "GIGYA_API_KEY + GIGYA_SECRET") }
             let userKey = config.string(forKey: "gigya.userKey")
             let userSecret = config.string(forKey: "gigya.userSecret", isSecret: true)
             if userKey != nil && userSecret == nil {
@@ -319,8 +339,8 @@ public struct ServerSettings: Sendable {
                 )
             )
         }
-        for spec in config.stringArray(forKey: "gigya.sites", isSecret: true, default: []) {
-            var site = try SiteSettings.parse(spec, verification: verification)
+        for (index, spec) in config.stringArray(forKey: "gigya.sites", isSecret: true, default: []).enumerated() {
+            var site = try SiteSettings.parse(spec, entry: index + 1, verification: verification)
             site.baseURL = config.string(forKey: "gigya.baseUrl")
             site.idTokenAudience = audience
             guard !settings.sites.contains(where: { $0.apiKey == site.apiKey }) else {

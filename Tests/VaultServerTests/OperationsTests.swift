@@ -203,4 +203,27 @@ struct OperationsTests {
         #expect(throws: SettingsError.self) { try DatabaseURL.configuration(from: "mysql://nope") }
         #expect(try SiteSettings.parse("3_A:c2VjcmV0:eu1").apiDomain == "eu1.gigya.com")
     }
+
+    @Test("settings: an API key and secret given the wrong way round are refused, and the message never quotes either")
+    func swappedKeyAndSecretAreNeverPrinted() throws {
+        let apiKey = "3_Vh8kSx9pQ-2yZ_Lm"
+        let secrets = ["4b4Mcq+KdZ5gCvc3Z8/Z3pr5ihUNmEnSe1MWvHMUsUg=", "c2VjcmV0c2VjcmV0c2VjcmV0"]  // one with +/=, one without
+        for secret in secrets {
+            var messages: [String] = []
+            for values: [AbsoluteConfigKey: ConfigValue] in [
+                ["gigya.sites": ConfigValue(.stringArray(["3_OK:c2VjcmV0", "\(secret):\(apiKey):eu1"]), isSecret: true)],
+                ["gigya.apiKey": ConfigValue(.string(secret), isSecret: false), "gigya.secret": ConfigValue(.string(apiKey), isSecret: true)],
+            ] {
+                let refused = #expect(throws: SettingsError.self) { try ServerSettings.load(from: ConfigReader(providers: [InMemoryProvider(values: values)])) }
+                messages.append(refused.map { "\($0)" } ?? "")
+            }
+            let parsed = #expect(throws: SettingsError.self) { try SiteSettings.parse("\(secret):\(apiKey)") }
+            messages.append(parsed.map { "\($0)" } ?? "")
+            for message in messages {
+                #expect(message.contains("swapped"), "\(message)")
+                #expect(!message.contains(secret) && !message.contains(secret.prefix(8)) && !message.contains(apiKey), "\(message)")
+            }
+            #expect(messages[0].contains("entry 2"))
+        }
+    }
 }
