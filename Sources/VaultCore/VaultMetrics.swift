@@ -63,6 +63,11 @@ public struct VaultMetrics: Sendable {
         Counter(label: "vault_token_route_refusals_total", dimensions: [("status", String(status)), ("code", code)], factory: factory).increment()
     }
 
+    /// Counts a connection the server closed to keep its limits (`head_deadline`, `read_deadline`, `peer_limit`, `evicted`).
+    public func connectionClosed(listener: String, reason: String) {
+        Counter(label: "vault_http_connections_closed_total", dimensions: [("listener", listener), ("reason", reason)], factory: factory).increment()
+    }
+
     /// Counts a refused admin sign-in (`not_admin`, `not_all_sites`, `rate_limited`, `origin`).
     public func adminSignInRefused(reason: String) {
         Counter(label: "vault_admin_sign_in_refusals_total", dimensions: [("reason", reason)], factory: factory).increment()

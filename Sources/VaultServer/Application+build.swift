@@ -27,15 +27,15 @@ public struct VaultApplication: ApplicationProtocol {
     /// `/metrics` alone, when `metrics.port` serves it on a listener of its own (a service of this application).
     public let metricsResponder: RouterResponder<VaultRequestContext>?
 
-    /// HTTP/1.1 with the configured idle timeout and a deadline for receiving each request.
+    /// The main listener's open connections.
+    let connections: ConnectionGovernor
+
+    /// How many connections the main listener holds open now.
+    public var openConnections: Int { connections.count }
+
+    /// HTTP/1.1 with the configured idle timeout, head and read deadlines, and connection limits.
     public var server: HTTPServerBuilder {
-        let limits = vault.settings.http
-        return .http1(
-            configuration: .init(
-                additionalChannelHandlers: [RequestReadDeadline(timeout: TimeAmount(limits.readTimeout))],
-                idleTimeout: TimeAmount(limits.idleTimeout)
-            )
-        )
+        .guarded(by: connections, vault.settings.http)
     }
 
     public func onServerRunning(_ channel: any Channel) async {
@@ -123,8 +123,14 @@ public func buildApplication(
     if let port = settings.metrics.port {
         let responder = buildMetricsRouter(vault).buildResponder()
         metricsResponder = responder
+        // The same limits as the main listener, with connections of its own: a flood of one cannot starve the other.
+        let governor = ConnectionGovernor(settings.http, listener: "metrics", metrics: vault.metrics)
         services.append(
-            Application(responder: responder, configuration: ApplicationConfiguration(address: .hostname(settings.metrics.host, port: port)), logger: logger)
+            Application(
+                responder: responder, server: .guarded(by: governor, settings.http),
+                configuration: ApplicationConfiguration(
+                    address: .hostname(settings.metrics.host, port: port), availableConnectionsDelegate: governor.admission),
+                logger: logger)
         )
     }
     let adminJobs = AdminJobs(reconciler: vault.makeReconciler(logger: logger), logger: logger)
@@ -135,14 +141,15 @@ public func buildApplication(
                 cache: keys, dataCenters: vault.warmKeyDataCenters, interval: settings.jwtKeys.refreshCheckInterval,
                 fetchAtStart: settings.jwtKeys.fetchAtStart))
     }
+    let connections = ConnectionGovernor(settings.http, listener: "main", metrics: vault.metrics)
     return VaultApplication(
         vault: vault,
         responder: try buildRouter(vault, adminJobs: adminJobs, logger: logger).buildResponder(),
         configuration: ApplicationConfiguration(
             address: .hostname(settings.host, port: settings.port),
             serverName: "session-vault",
-            // Beyond the cap, connections wait in the listen backlog instead of exhausting descriptors.
-            availableConnectionsDelegate: MaximumAvailableConnections(settings.http.maxConnections, logger: logger)
+            // Beyond the cap (and the newcomer an idle connection is closed for), connections wait in the listen backlog.
+            availableConnectionsDelegate: connections.admission
         ),
         logger: logger,
         services: services,
@@ -154,7 +161,8 @@ public func buildApplication(
             }
         ],
         onListening: onListening,
-        metricsResponder: metricsResponder
+        metricsResponder: metricsResponder,
+        connections: connections
     )
 }
 
@@ -198,5 +206,19 @@ struct HTTPClientService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 whose connections `governor` keeps within `limits`, each with a `ConnectionGuard`.
+    static func guarded(by governor: ConnectionGovernor, _ limits: HTTPLimits) -> HTTPServerBuilder {
+        .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuard(governor: governor, headTimeout: TimeAmount(limits.headTimeout), readTimeout: TimeAmount(limits.readTimeout))
+                ],
+                idleTimeout: TimeAmount(limits.idleTimeout)
+            )
+        )
     }
 }

@@ -130,8 +130,15 @@ public struct HTTPLimits: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// A request's body must be fully received within this long of its head.
     public var readTimeout: Duration = .seconds(30)
-    /// At most this many connections are open at once; further ones wait in the listen backlog.
+    /// A new connection must deliver a whole request head within this long, and a kept-alive one within this long of
+    /// the first byte of its next request: silent and byte-at-a-time clients are closed in seconds.
+    public var headTimeout: Duration = .seconds(10)
+    /// At most this many connections are open at once. At the cap, the connection idle longest is closed so a new client
+    /// is served; with none idle, new connections wait in the listen backlog.
     public var maxConnections: Int = 1024
+    /// At most this many from one address. Behind a reverse proxy every connection comes from the proxy: raise it to
+    /// `maxConnections` there, and limit per client at the proxy.
+    public var maxConnectionsPerPeer: Int = 256
     /// Believe `X-Forwarded-Proto: https` from the proxy in front (only behind a TLS-terminating proxy you control): the
     /// admin cookie is then marked Secure.
     public var trustForwardedProto = false
@@ -382,6 +389,8 @@ public struct ServerSettings: Sendable {
         guard (1...600).contains(read) else { throw .invalid(key: "http.readTimeoutSeconds", reason: "must be 1-600") }
         limits.maxConnections = config.int(forKey: "http.maxConnections", default: limits.maxConnections)
         guard (1...100_000).contains(limits.maxConnections) else { throw .invalid(key: "http.maxConnections", reason: "must be 1-100000") }
+        limits.headTimeout = .seconds(try bounded(config, "http.headTimeoutSeconds", 10, 1...120))
+        limits.maxConnectionsPerPeer = try bounded(config, "http.maxConnectionsPerPeer", 256, 1...100_000)
         limits.trustForwardedProto = config.bool(forKey: "http.trustForwardedProto", default: false)
         limits.idleTimeout = .seconds(idle)
         limits.readTimeout = .seconds(read)
