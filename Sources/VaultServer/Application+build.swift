@@ -30,8 +30,8 @@ public struct VaultApplication: ApplicationProtocol {
     /// The main listener's open connections.
     let connections: ConnectionGovernor
 
-    /// How many connections the main listener holds open now.
-    public var openConnections: Int { connections.count }
+    /// How many connections the main listener holds open now, and how many of them are idle (between requests).
+    public var connectionCounts: (open: Int, idle: Int) { connections.counts }
 
     /// HTTP/1.1 with the configured idle timeout, head and read deadlines, and connection limits.
     public var server: HTTPServerBuilder {

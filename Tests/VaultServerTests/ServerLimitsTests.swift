@@ -153,14 +153,30 @@ struct ServerLimitsTests {
             settings.http.idleTimeout = .seconds(120)
             settings.http.maxConnectionsPerPeer = 3
             try await Self.serve(settings, logger: harness.logger) { port, app in
-                var held = try (0..<3).map { _ in try RawConnection(port: port) }
+                // Three silent ones: a fourth from the same address closes the oldest of them and is served.
+                let silent = try RawConnection(port: port)
+                try await Self.untilOpen(1, app)
+                let others = try (0..<2).map { _ in try RawConnection(port: port) }
                 try await Self.untilOpen(3, app)
+                #expect(try await Self.served(port: port))
+                #expect(await offPool { silent.closes(within: 20) })
+                _ = others
+            }
+            try await Self.serve(settings, logger: harness.logger) { port, app in
+                // Three busy ones (each in a request): a fourth from the same address is refused at once.
+                var busy: [RawConnection] = []
+                for count in 1...3 {
+                    let connection = try RawConnection(port: port)
+                    connection.send("POST /v1/login-callbacks HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+                    busy.append(connection)
+                    try await Self.until(app, "\(count) busy") { $0.open == count && $0.idle == 0 }
+                }
                 let fourth = try RawConnection(port: port)
                 #expect(await offPool { fourth.closes(within: 20) })
-                held.removeLast()
+                busy.removeLast()
                 try await Self.untilOpen(2, app)
                 #expect(try await Self.served(port: port))
-                _ = held
+                _ = busy
             }
             // A flood of silent connections fills the cap; a normal client is still served, at the cost of the oldest.
             settings.http.maxConnectionsPerPeer = 1_000
@@ -209,9 +225,16 @@ struct ServerLimitsTests {
 
     /// Waits until the server holds `open` connections (accepting and closing are asynchronous), up to a generous bound.
     private static func untilOpen(_ open: Int, _ app: VaultApplication) async throws {
+        try await until(app, "\(open) open") { $0.open == open }
+    }
+
+    /// Waits until the main listener's connection counts satisfy `condition`, up to a generous bound.
+    private static func until(
+        _ app: VaultApplication, _ what: String, _ condition: ((open: Int, idle: Int)) -> Bool
+    ) async throws {
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        while app.openConnections != open, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        try #require(app.openConnections == open)
+        while !condition(app.connectionCounts), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(condition(app.connectionCounts), "never \(what): \(app.connectionCounts)")
     }
 
     /// A port nobody listens on now.

@@ -5,8 +5,9 @@ import Synchronization
 import VaultCore
 
 /// The open connections of one listener, so that no client can hold more than its share: at most `maxPerPeer` from
-/// one address, and at the cap the connection idle longest (a keep-alive one, or one that never sent a byte) is closed
-/// so a new client is served. Each connection's `ConnectionGuard` registers it and says when it is idle or busy.
+/// one address (a new one beyond closes that address's connection idle longest, or is refused when all are busy), and
+/// at the cap the connection idle longest (a keep-alive one, or one that never sent a byte) is closed so a new client
+/// is served. Each connection's `ConnectionGuard` registers it and says when it is idle or busy.
 ///
 /// Hummingbird's `availableConnectionsDelegate` stops accepting at `maxConnections + 1` (the one newcomer the cap lets in
 /// to be served by an eviction), so beyond that, with nothing idle to close, clients wait in the listen backlog.
@@ -17,7 +18,7 @@ final class ConnectionGovernor: Sendable {
         case headDeadline = "head_deadline"
         /// The request's body was not fully received within the read deadline of its head.
         case readDeadline = "read_deadline"
-        /// Its address already had `maxPerPeer` connections open.
+        /// Its address already had `maxPerPeer` connections open, all of them busy.
         case peerLimit = "peer_limit"
         /// It was the idle connection closed at the cap for a new one.
         case evicted
@@ -60,8 +61,10 @@ final class ConnectionGovernor: Sendable {
         self.onClose = onClose
     }
 
-    /// The number of connections open now.
-    var count: Int { state.withLock { $0.entries.count } }
+    /// The connections open now, and how many of them are idle.
+    var counts: (open: Int, idle: Int) {
+        state.withLock { state in (state.entries.count, state.entries.values.count { $0.idleSince != nil }) }
+    }
 
     /// Registers a new connection, idle from now. At the cap the connection idle longest is closed to make room; with
     /// none idle the new one is parked, and `unpark` runs once a connection closes or goes idle (which is then closed).
@@ -69,7 +72,13 @@ final class ConnectionGovernor: Sendable {
         let id = ObjectIdentifier(channel)
         let peer = channel.remoteAddress?.ipAddress ?? "unknown"
         let (admission, evict): (Admission, (any Channel)?) = state.withLock { state in
-            guard state.perPeer[peer, default: 0] < maxPerPeer else { return (.refused, nil) }
+            if state.perPeer[peer, default: 0] >= maxPerPeer {
+                // The peer's own idle connection makes room; with all of its connections busy, the newcomer is refused.
+                guard let oldest = Self.takeOldestIdle(&state, except: id, peer: peer) else { return (.refused, nil) }
+                state.entries[id] = Entry(channel: channel, peer: peer, idleSince: .now())
+                state.perPeer[peer, default: 0] += 1
+                return (.admitted, oldest)
+            }
             state.entries[id] = Entry(channel: channel, peer: peer, idleSince: .now())
             state.perPeer[peer, default: 0] += 1
             guard state.entries.count > maxConnections else { return (.admitted, nil) }
@@ -117,10 +126,11 @@ final class ConnectionGovernor: Sendable {
         unpark?()
     }
 
-    /// The idle connection idle longest (not `except`), marked busy so nothing picks it again while it closes.
-    private static func takeOldestIdle(_ state: inout State, except: ObjectIdentifier) -> (any Channel)? {
+    /// The idle connection idle longest (not `except`; of `peer`, if given), marked busy so nothing picks it again
+    /// while it closes.
+    private static func takeOldestIdle(_ state: inout State, except: ObjectIdentifier, peer: String? = nil) -> (any Channel)? {
         var oldest: (ObjectIdentifier, NIODeadline)?
-        for (id, entry) in state.entries where id != except {
+        for (id, entry) in state.entries where id != except && (peer == nil || entry.peer == peer) {
             if let since = entry.idleSince, oldest.map({ since < $0.1 }) ?? true { oldest = (id, since) }
         }
         guard let oldest else { return nil }
