@@ -1,13 +1,10 @@
 -- session-vault schema, version 7: provider names in one spelling, and retention for what had none.
 
 -- Provider names are lower-cased at intake and in paths from now on ("Facebook" and "facebook" are one provider, as
--- Gigya's own names are lower case). Rows stored under another spelling are renamed; where a user has a session under
--- two spellings of one provider, the most recently fetched one is kept.
-DELETE FROM provider_sessions AS s
-    USING provider_sessions AS t
-    WHERE s.site = t.site AND s.uid = t.uid AND lower(s.provider) = lower(t.provider) AND s.provider <> t.provider
-      AND (s.fetched_at, s.provider) < (t.fetched_at, t.provider);
-UPDATE provider_sessions SET provider = lower(provider) WHERE provider <> lower(provider);
+-- Gigya's own names are lower case). Stored sessions cannot be renamed here: the provider is part of each sealed token's
+-- associated data, so the server re-seals them under the lower-case name at start (the store's normalizeProviderNames);
+-- this index holds only the rows still to move, so that check costs nothing once they are done.
+CREATE INDEX provider_sessions_unnormalized_idx ON provider_sessions (site, uid, provider) WHERE provider <> lower(provider);
 UPDATE login_events SET provider = lower(provider) WHERE provider <> lower(provider);
 DELETE FROM session_tombstones AS s
     USING session_tombstones AS t

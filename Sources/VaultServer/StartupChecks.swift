@@ -52,6 +52,9 @@ extension Vault {
         }
         let unknown = try await store.unknownKeyIDs()
         guard unknown.isEmpty else { throw StartupError.missingDataKeys(unknown) }
+        // Sessions stored before provider names were lower-cased move to the lower-case name (re-sealed); nothing to do
+        // costs one empty index scan. A row that does not open stays, logged, as it would for `data-keys rotate`.
+        _ = try await store.normalizeProviderNames()
     }
 }
 

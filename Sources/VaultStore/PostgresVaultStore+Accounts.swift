@@ -38,18 +38,11 @@ extension PostgresVaultStore {
                 outcome.sessionsSuperseded += 1
                 continue
             }
-            let old = SessionRecordKey(site: site, uid: from, provider: provider)
-            let new = SessionRecordKey(site: site, uid: to, provider: provider)
-            func reseal(_ sealed: Data?, _ field: SealedField) throws -> Data? {
-                guard let sealed else { return nil }
-                let plaintext = try keyRing.open(Array(sealed), keyID: keyID, context: Self.context(old, field))
-                return Data(try keyRing.seal(plaintext, context: Self.context(new, field)))
-            }
-            let session = SealedSession(
-                record: new, providerUID: providerUID, keyID: keyRing.primaryID, authToken: try reseal(authToken, .authToken),
-                tokenSecret: try reseal(tokenSecret, .tokenSecret), sessionHandle: try reseal(sessionHandle, .sessionHandle),
-                tokenExpiration: tokenExpiration, sessionExpiration: sessionExpiration, fetchedAt: fetchedAt)
-            moved.append((session, eventID))
+            let stored = SealedSession(
+                record: SessionRecordKey(site: site, uid: from, provider: provider), providerUID: providerUID, keyID: keyID,
+                authToken: authToken, tokenSecret: tokenSecret, sessionHandle: sessionHandle, tokenExpiration: tokenExpiration,
+                sessionExpiration: sessionExpiration, fetchedAt: fetchedAt)
+            moved.append((try stored.resealed(as: SessionRecordKey(site: site, uid: to, provider: provider), ring: keyRing), eventID))
         }
         for (session, eventID) in moved {
             try await upsertSealed(session, eventID: eventID, on: connection)

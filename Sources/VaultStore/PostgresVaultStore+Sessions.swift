@@ -12,6 +12,24 @@ struct SealedSession: Sendable {
     var tokenExpiration: String?
     var sessionExpiration: String?
     var fetchedAt: Date
+
+    /// The same session stored under `key` (another UID or provider spelling, or the same one): every sealed field opened
+    /// under this row's key and context and sealed again under the primary key with `key`'s context, since the row's key
+    /// is part of each token's associated data.
+    func resealed(as key: SessionRecordKey, ring: DataKeyRing) throws -> SealedSession {
+        func reseal(_ sealed: Data?, _ field: SealedField) throws -> Data? {
+            guard let sealed else { return nil }
+            let plaintext = try ring.open(Array(sealed), keyID: keyID, context: PostgresVaultStore.context(record, field))
+            return Data(try ring.seal(plaintext, context: PostgresVaultStore.context(key, field)))
+        }
+        var moved = self
+        moved.record = key
+        moved.keyID = ring.primaryID
+        moved.authToken = try reseal(authToken, .authToken)
+        moved.tokenSecret = try reseal(tokenSecret, .tokenSecret)
+        moved.sessionHandle = try reseal(sessionHandle, .sessionHandle)
+        return moved
+    }
 }
 
 /// The primary key of a provider session.

@@ -44,6 +44,31 @@ import VaultTesting
         }
     }
 
+    @Test("sessions stored under a provider name with capitals are readable under the lower-case name after 0007 and the start's re-sealing; the newer fetch wins a clash")
+    func providerNamesMoveReSealed() async throws {
+        try await withTestDatabase(migrated: false) { db in
+            let migrations = try Migrator.load(directory: SQLMigrations.sourceDirectory)
+            try await Migrator(client: db.client, migrations: migrations.filter { $0.version < 7 }, logger: Self.logger).migrate(dryRun: false)
+            let store = Fixtures.store(db)
+            let earlier = Date().addingTimeInterval(-60)
+            for (uid, provider, token, fetchedAt) in [
+                ("a", "Facebook", "tok-a", Date()), ("b", "Google", "old-b", earlier), ("b", "google", "new-b", Date()),
+                ("c", "Twitter", "new-c", Date()), ("c", "twitter", "old-c", earlier),
+            ] {
+                try await store.upsert(Fixtures.session(uid: uid, provider: provider, token: token, fetchedAt: fetchedAt), eventID: nil, fetchStartedAt: fetchedAt)
+            }
+            try await Migrator(client: db.client, migrations: migrations, logger: Self.logger).migrate(dryRun: false)
+            let moved = try await store.normalizeProviderNames(batchSize: 2)
+            #expect(moved.moved == 3 && moved.unopenable.isEmpty)
+            #expect(try await store.session(site: "3_site", uid: "a", provider: "facebook")?.authToken == "tok-a")
+            #expect(try await store.session(site: "3_site", uid: "b", provider: "google")?.authToken == "new-b")
+            #expect(try await store.session(site: "3_site", uid: "c", provider: "twitter")?.authToken == "new-c")
+            let rows = try await db.client.query("SELECT count(*)::int FROM provider_sessions WHERE provider <> lower(provider)", logger: Self.logger)
+            for try await count in rows.decode(Int.self) { #expect(count == 0) }
+            #expect(try await store.normalizeProviderNames().moved == 0)
+        }
+    }
+
     @Test func theTemplateDatabaseIsAlreadyCurrent() async throws {
         try await withTestDatabase { db in
             let migrations = try Migrator.load(directory: SQLMigrations.sourceDirectory)
