@@ -129,7 +129,7 @@ public struct AccountLinkService: Sendable {
     }
 
     /// A page of links of the given sites (nil: all), newest first.
-    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage {
+    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: LinkCursor?) async throws -> LinkPage {
         try await store.links(sites: sites, statuses: statuses, limit: limit, after: cursor)
     }
 

@@ -75,7 +75,7 @@ public struct DeadlineBoundedStore: SessionRepository, AuditLog, AccessKeyReposi
         try await withDeadline(deadline) { [linkStore] in try await linkStore.links(site: site, uid: uid) }
     }
 
-    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage {
+    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: LinkCursor?) async throws -> LinkPage {
         try await withDeadline(deadline) { [linkStore] in try await linkStore.links(sites: sites, statuses: statuses, limit: limit, after: cursor) }
     }
 

@@ -92,14 +92,6 @@ extension VaultRequestContext {
         guard accessKey.sites.allows(site) else { throw APIError.siteNotAllowed }
     }
 
-    /// A path parameter percent-decoded (`alice%40example.com`, a `/` sent as `%2F`); a bad encoding is a 400.
-    func decodedParameter(_ name: String) throws -> String {
-        guard let raw = parameters.get(name), let decoded = raw.removingPercentEncoding else {
-            throw APIError.badRequest("invalid_path_encoding", "the path parameter '\(name)' is not valid percent-encoded UTF-8", field: name)
-        }
-        return decoded
-    }
-
     /// Throws 403 unless the key is granted at least one of `scopes`.
     func requireAny(_ scopes: [AccessScope]) throws {
         guard let accessKey else { throw APIError.unauthenticated }

@@ -16,40 +16,27 @@ struct AdminAPIController: Sendable {
             .get("reconciliations/latest") { request, context in try await self.latest(request, context: context) }
     }
 
-    private struct Report: Encodable {
+    private struct Report: ResponseEncodable {
         let run: ReconciliationRun
         let items: [ReconciliationItem]
         let nextCursor: String?
     }
 
     /// The newest run (of `?site=` when given) with its counts, and its findings (`?category=`, `?limit=`, `?after=`).
-    private func latest(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func latest(_ request: Request, context: VaultRequestContext) async throws -> Report {
         try context.require(.admin)
-        let query = request.uri.queryParameters
-        let site = query.get("site")
+        let site = request.site
         if let site { try context.requireSite(site) }
-        var category: ReconciliationCategory?
-        if let name = query.get("category") {
-            guard let parsed = ReconciliationCategory(rawValue: name) else {
-                throw APIError.badRequest(
-                    "invalid_query", "category must be one of \(ReconciliationCategory.allCases.map(\.rawValue).joined(separator: ", "))",
-                    field: "category")
-            }
-            category = parsed
-        }
-        var limit = 100
-        if let text = query.get("limit") {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw APIError.badRequest("invalid_query", "limit must be 1-1000", field: "limit")
-            }
-            limit = value
-        }
+        let category = try request.query(
+            "category", rule: "category must be one of \(ReconciliationCategory.allCases.map(\.rawValue).joined(separator: ", "))",
+            ReconciliationCategory.init(rawValue:))
+        let limit = try request.limit()
         guard let run = try await store.latestRun(site: site) else {
             throw APIError(.notFound, code: "no_reconciliation", message: "no reconciliation has run yet")
         }
         try context.requireSite(run.site)
-        let items = try await store.items(runID: run.id, category: category, limit: limit + 1, after: query.get("after"))
+        let items = try await store.items(runID: run.id, category: category, limit: limit + 1, after: request.uri.queryParameters.get("after"))
         let page = Array(items.prefix(limit))
-        return try JSONResponse.make(Report(run: run, items: page, nextCursor: items.count > limit ? page.last?.key : nil), status: .ok)
+        return Report(run: run, items: page, nextCursor: items.count > limit ? page.last?.key : nil)
     }
 }

@@ -1,8 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOCore
-import NIOFoundationCompat
 import VaultCore
 import VaultStore
 
@@ -17,6 +15,7 @@ struct LinksController: Sendable {
         let group = router.group("/v1/links")
             .add(middleware: AccessRefusalCounter(metrics: metrics))
             .add(middleware: authenticator)
+            .add(middleware: BodyLimitMiddleware(bytes: Self.maxBodyBytes))
         group.post { request, context in try await self.create(request, context: context) }
         group.get { request, context in try await self.list(request, context: context) }
         group.get("{siteUID}") { request, context in try await self.show(request, context: context) }
@@ -24,15 +23,17 @@ struct LinksController: Sendable {
     }
 
     /// The request body of `POST /v1/links`.
-    private struct LinkRequest: Decodable {
+    private struct LinkRequest: Decodable, NamedFields {
         let uid: String?
         let siteUID: String?
         let via: String?
         let site: String?
+
+        static let fieldNames: Set<String> = ["uid", "siteUID", "via", "site"]
     }
 
     /// A link as the API shows it.
-    struct LinkBody: Encodable {
+    struct LinkBody: ResponseEncodable {
         let id: String
         let site: String
         let uid: String
@@ -64,34 +65,14 @@ struct LinksController: Sendable {
         }
     }
 
-    private struct LinkList: Encodable {
+    private struct LinkList: ResponseEncodable {
         let links: [LinkBody]
         let nextCursor: String?
     }
 
-    private func create(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func create(_ request: Request, context: VaultRequestContext) async throws -> EditedResponse<LinkBody> {
         try context.require(.linksWrite)
-        var request = request
-        let bytes = try await request.collectBody(
-            upTo: Self.maxBodyBytes,
-            refusing: APIError(.contentTooLarge, code: "payload_too_large", message: "link requests are limited to \(Self.maxBodyBytes) bytes"))
-        let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard mediaType == "application/json" else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
-        }
-        let data = Data(buffer: bytes)
-        let body: LinkRequest
-        do {
-            body = try JSONDecoder().decode(LinkRequest.self, from: data)
-        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
-            let field = context.codingPath[0].stringValue
-            throw APIError.badRequest("invalid_field", "the field '\(field)' must be a string", field: field)
-        } catch {
-            throw APIError.badRequest("malformed_body", "the body must be a JSON object")
-        }
-        if let repeated = LoginCallbackController.repeatedTopLevelKey(data) {
-            throw APIError.badRequest("duplicate_field", "a field appears more than once in the body", field: repeated)
-        }
+        let body = try await request.decode(as: LinkRequest.self, context: context)
         guard let uid = body.uid else { throw APIError.badRequest("missing_field", "the field 'uid' is required", field: "uid") }
         guard let siteUID = body.siteUID else { throw APIError.badRequest("missing_field", "the field 'siteUID' is required", field: "siteUID") }
         let via: LinkMethod
@@ -103,79 +84,60 @@ struct LinksController: Sendable {
         } else {
             via = .notifyRegistration
         }
-        do {
-            let site = try links.site(apiKey: body.site ?? request.uri.queryParameters.get("site"))
-            try context.requireSite(site.apiKey)
-            let (link, created) = try await links.request(site: site, uid: uid, siteUID: siteUID, via: via, actor: actor(context))
-            return try JSONResponse.make(
-                LinkBody(link), status: created ? .accepted : .ok, headers: [.location: "/v1/links/\(Self.pathEscaped(link.siteUID))"])
-        } catch let error as LinkRequestError {
-            throw APIError(error)
-        }
+        let site = try links.site(apiKey: body.site ?? request.site)
+        try context.requireSite(site.apiKey)
+        let (link, created) = try await links.request(site: site, uid: uid, siteUID: siteUID, via: via, actor: actor(context))
+        return EditedResponse(
+            status: created ? .accepted : .ok, headers: [.location: "/v1/links/\(Self.pathEscaped(link.siteUID))"], response: LinkBody(link))
     }
 
-    private func show(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func show(_ request: Request, context: VaultRequestContext) async throws -> LinkBody {
         try context.requireAny([.linksRead, .linksWrite])
         let (site, siteUID) = try target(request, context)
         guard let link = try await links.link(site: site, siteUID: siteUID) else { throw APIError.linkNotFound }
-        return try JSONResponse.make(LinkBody(link), status: .ok)
+        return LinkBody(link)
     }
 
-    private func list(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func list(_ request: Request, context: VaultRequestContext) async throws -> LinkList {
         try context.requireAny([.linksRead, .linksWrite])
-        let query = request.uri.queryParameters
-        var status: LinkStatus?
-        if let name = query.get("status") {
-            guard let parsed = LinkStatus(rawValue: name), parsed != .processing else {
-                throw APIError.badRequest("invalid_query", "status must be pending, linked or failed", field: "status")
+        // Pending includes the links a worker is sending now.
+        let statuses = try request.query("status", rule: "status must be pending, linked or failed") { name -> [LinkStatus]? in
+            switch LinkStatus(rawValue: name) {
+            case .pending: [.pending, .processing]
+            case .processing, nil: nil
+            case let status?: [status]
             }
-            status = parsed
         }
-        var limit = 100
-        if let text = query.get("limit") {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw APIError.badRequest("invalid_query", "limit must be 1-1000", field: "limit")
-            }
-            limit = value
-        }
+        let limit = try request.limit()
+        let after = try request.query("after", rule: "the cursor is not one this server gave", LinkCursor.init)
         var sites: [String]?
-        if let site = query.get("site") {
+        if let site = request.site {
             try context.requireSite(site)
             sites = [site]
         } else if case .only(let granted)? = context.accessKey?.sites {
             sites = granted
         }
-        do {
-            // Pending includes the links a worker is sending now.
-            let statuses: [LinkStatus]? = status.map { $0 == .pending ? [.pending, .processing] : [$0] }
-            let page = try await links.links(sites: sites, statuses: statuses, limit: limit, after: query.get("after"))
-            return try JSONResponse.make(LinkList(links: page.links.map(LinkBody.init), nextCursor: page.nextCursor), status: .ok)
-        } catch let error as VaultStoreError {
-            throw APIError.badRequest("invalid_query", error.description, field: "after")
-        }
+        let page = try await links.links(sites: sites, statuses: statuses, limit: limit, after: after)
+        return LinkList(links: page.links.map(LinkBody.init), nextCursor: page.nextCursor)
     }
 
-    private func forget(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func forget(_ request: Request, context: VaultRequestContext) async throws -> LinkBody {
         try context.require(.linksWrite)
         let (site, siteUID) = try target(request, context)
         guard let link = try await links.forget(site: site, siteUID: siteUID, actor: actor(context)) else { throw APIError.linkNotFound }
-        return try JSONResponse.make(LinkBody(link), status: .ok)
+        return LinkBody(link)
     }
 
-    /// The site (from `?site=`, required when several are configured, and granted to the key) and the `{siteUID}`.
+    /// The site (from `?site=`, required when several are configured, and granted to the key) and the `{siteUID}`,
+    /// decoded and checked with Gigya's siteUID rules.
     private func target(_ request: Request, _ context: VaultRequestContext) throws -> (site: String, siteUID: String) {
-        let siteUID = try context.decodedParameter("siteUID")
-        do {
-            let site = try links.site(apiKey: request.uri.queryParameters.get("site"))
-            try context.requireSite(site.apiKey)
+        let siteUID = try context.pathParameter("siteUID") { siteUID in
             try AccountLinkService.validateSiteUID(siteUID)
-            return (site.apiKey, siteUID)
-        } catch let error as LinkRequestError {
-            if case .invalidField(_, let rule) = error {
-                throw APIError.badRequest("invalid_path_parameter", "the path parameter 'siteUID' \(rule)", field: "siteUID")
-            }
-            throw APIError(error)
+            return siteUID
         }
+        let site = try links.site(apiKey: request.site)
+        try context.requireSite(site.apiKey)
+        return (site.apiKey, siteUID)
     }
 
     private func actor(_ context: VaultRequestContext) -> AccessActor {

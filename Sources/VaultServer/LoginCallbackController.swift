@@ -3,8 +3,6 @@ import GigyaKit
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
-import NIOFoundationCompat
 import VaultCore
 import VaultStore
 
@@ -31,10 +29,8 @@ struct LoginCallbackController: Sendable {
             }
     }
 
-    private func post(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        var request = request
-        let body = try await request.collectBody(upTo: Self.maxBodyBytes, refusing: Self.tooLarge)
-        let fields = try Self.parseFields(body: body, contentType: request.headers[.contentType])
+    private func post(_ request: Request, context: VaultRequestContext) async throws -> EditedResponse<EventPayload> {
+        let fields = try await request.decode(as: LoginCallbackBody.self, context: context).fields
         let result = LoginResult(
             uid: fields["UID"] ?? "",
             uidSignature: fields["UIDSignature"] ?? "",
@@ -44,16 +40,7 @@ struct LoginCallbackController: Sendable {
             idToken: fields["id_token"]
         )
         let wait = try Self.preferredWait(request.headers[.prefer])
-
-        let receipt: IntakeReceipt
-        do {
-            receipt = try await intake.accept(result)
-        } catch let error as IntakeError {
-            throw APIError(error)
-        } catch let error as IntakeUnavailable {
-            context.logger.warning("login callback not acknowledged", metadata: ["reason": "\(error)"])
-            throw APIError(error)
-        }
+        let receipt = try await intake.accept(result)
 
         var status: HTTPResponse.Status = receipt.duplicate ? .ok : .accepted
         var payload = EventPayload(eventID: receipt.eventID, status: receipt.status.rawValue, duplicate: receipt.duplicate)
@@ -68,104 +55,24 @@ struct LoginCallbackController: Sendable {
                 }
             }
         }
-        return try JSONResponse.make(payload, status: status, headers: headers)
+        return EditedResponse(status: status, headers: headers, response: payload)
     }
 
-    private func get(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func get(_ request: Request, context: VaultRequestContext) async throws -> EventPayload {
         try context.require(.eventsRead)
-        guard let id = context.parameters.get("eventId").flatMap(UUID.init(uuidString:)) else {
-            throw APIError.badRequest("invalid_event_id", "eventId must be a UUID", field: "eventId")
+        let id = try context.pathParameter("eventId") { text in
+            guard let id = UUID(uuidString: text) else {
+                throw APIError.badRequest("invalid_event_id", "eventId must be a UUID", field: "eventId")
+            }
+            return id
         }
-        let site = request.uri.queryParameters.get("site")
+        let site = request.site
         // An event of a site the key is not granted is as absent as an unknown one: existence does not leak across sites.
         let found = try await withDeadline(readDeadline) { [inbox] in try await inbox.event(id: id) }
         guard let event = found, site == nil || event.site == site, context.accessKey?.sites.allows(event.site) == true else {
             throw APIError(.notFound, code: "not_found", message: "no login event with that id")
         }
-        return try JSONResponse.make(EventPayload(event: event, duplicate: nil), status: .ok)
-    }
-
-    static let tooLarge = APIError(
-        .contentTooLarge,
-        code: "payload_too_large",
-        message: "login callbacks are limited to \(maxBodyBytes) bytes"
-    )
-
-    /// Reads the callback's fields from a JSON object or a form-encoded body; anything else is 415.
-    static func parseFields(body: ByteBuffer, contentType: String?) throws -> [String: String] {
-        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        let bytes = Data(buffer: body)
-        switch mediaType {
-        case "application/json":
-            return try parseJSON(bytes)
-        case "application/x-www-form-urlencoded":
-            guard let text = String(data: bytes, encoding: .utf8), let fields = FormEncoding.decode(text) else {
-                throw APIError.badRequest("malformed_body", "the form body is not valid UTF-8")
-            }
-            return fields
-        default:
-            throw APIError(
-                .unsupportedMediaType,
-                code: "unsupported_media_type",
-                message: "send application/json or application/x-www-form-urlencoded"
-            )
-        }
-    }
-
-    private static func parseJSON(_ bytes: Data) throws -> [String: String] {
-        let body: CallbackJSON
-        do {
-            body = try JSONDecoder().decode(CallbackJSON.self, from: bytes)
-        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
-            let field = context.codingPath[0].stringValue
-            throw APIError.badRequest("invalid_field", "the field '\(field)' must be a string", field: field)
-        } catch {
-            throw APIError.badRequest("malformed_body", "the body must be a JSON object")
-        }
-        // JSON parsers disagree on which of two equal keys wins; a login result that says two things is refused.
-        if let repeated = repeatedTopLevelKey(bytes) {
-            let field = CallbackJSON.names.contains(repeated) ? repeated : nil
-            throw APIError.badRequest("duplicate_field", "a field appears more than once in the body", field: field)
-        }
-        return body.fields
-    }
-
-    /// The first key that appears twice in the top-level object of valid JSON `bytes`, or nil.
-    static func repeatedTopLevelKey(_ bytes: Data) -> String? {
-        var seen: Set<String> = []
-        var depth = 0
-        var index = bytes.startIndex
-        var expectingKey = false
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                expectingKey = byte == UInt8(ascii: "{") && depth == 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-            case UInt8(ascii: ","):
-                expectingKey = depth == 1
-            case UInt8(ascii: "\""):
-                var end = bytes.index(after: index)
-                while end < bytes.endIndex, bytes[end] != UInt8(ascii: "\"") {
-                    end = bytes[end] == UInt8(ascii: "\\") ? bytes.index(end, offsetBy: 2, limitedBy: bytes.endIndex) ?? bytes.endIndex : bytes.index(after: end)
-                }
-                if expectingKey {
-                    // Decoded through JSON so that escaped spellings of one key count as the same key.
-                    let raw = bytes[index..<min(bytes.index(after: end), bytes.endIndex)]
-                    let key = (try? JSONDecoder().decode(String.self, from: Data(raw))) ?? String(decoding: raw, as: UTF8.self)
-                    if !seen.insert(key).inserted { return key }
-                    expectingKey = false
-                }
-                index = end
-            default:
-                break
-            }
-            if index >= bytes.endIndex { break }
-            index = bytes.index(after: index)
-        }
-        return nil
+        return EventPayload(event: event, duplicate: nil)
     }
 
     /// `Prefer: wait=N` (RFC 7240): how long to wait for the outcome, capped; a malformed value is a 400.
@@ -183,8 +90,9 @@ struct LoginCallbackController: Sendable {
     }
 }
 
-/// The JSON form of a login callback; `signatureTimestamp` may arrive as a whole number, as some clients send it.
-struct CallbackJSON: Decodable {
+/// A login callback's body, JSON or form-encoded; in JSON `signatureTimestamp` may arrive as a whole number, as some
+/// clients send it.
+struct LoginCallbackBody: Decodable, FormDecodable, NamedFields {
     let fields: [String: String]
 
     private struct Key: CodingKey {
@@ -195,6 +103,11 @@ struct CallbackJSON: Decodable {
     }
 
     static let names = ["UID", "UIDSignature", "signatureTimestamp", "provider", "loginProvider", "apiKey", "id_token"]
+    static var fieldNames: Set<String> { Set(names) }
+
+    init(form fields: [String: String]) {
+        self.fields = fields
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
@@ -213,7 +126,7 @@ struct CallbackJSON: Decodable {
 }
 
 /// The public view of a login event.
-struct EventPayload: Encodable {
+struct EventPayload: ResponseEncodable {
     struct Failure: Encodable {
         let gigyaCode: Int?
         let message: String

@@ -1,5 +1,5 @@
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
@@ -16,11 +16,11 @@ struct OpsController: Sendable {
     /// `/health/live` and `/health/ready`, always on the main listener and without a key (orchestrators probe them).
     func addHealthRoutes(to router: Router<VaultRequestContext>) {
         router.get("/health/live") { _, _ in
-            try JSONResponse.make(["status": "live"], status: .ok)
+            ["status": "live"]
         }
         router.get("/health/ready") { _, _ in
             let report = await readiness()
-            return try JSONResponse.make(report, status: report.ready ? .ok : .serviceUnavailable)
+            return EditedResponse(status: report.ready ? .ok : .serviceUnavailable, response: report)
         }
     }
 
@@ -46,7 +46,7 @@ struct OpsController: Sendable {
 }
 
 /// What `/health/ready` reports: the database is reachable and the schema is current.
-public struct ReadinessReport: Encodable, Sendable {
+public struct ReadinessReport: ResponseEncodable, Sendable {
     public let ready: Bool
     public let database: String
     public let schema: String

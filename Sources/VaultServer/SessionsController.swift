@@ -23,13 +23,13 @@ struct SessionsController: Sendable {
         group.post("{provider}/refresh") { request, context in try await self.refresh(request, context: context) }
     }
 
-    private struct MetadataList: Encodable {
+    private struct MetadataList: ResponseEncodable {
         let site: String
         let uid: String
         let sessions: [SessionMetadata]
     }
 
-    private struct Tokens: Encodable {
+    private struct Tokens: ResponseEncodable {
         let site: String
         let uid: String
         let provider: String
@@ -42,97 +42,68 @@ struct SessionsController: Sendable {
         let fetchedAt: Date
     }
 
-    private func list(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private struct Deleted: ResponseEncodable {
+        let deleted: Int
+        let cancelledEvents: Int
+    }
+
+    private func list(_ request: Request, context: VaultRequestContext) async throws -> MetadataList {
         try context.requireAny([.sessionsMetadata, .sessionsRead])
         let (site, uid) = try target(request, context)
         let sessions = try await service.metadata(site: site.apiKey, uid: uid)
-        return try JSONResponse.make(MetadataList(site: site.apiKey, uid: uid, sessions: sessions), status: .ok)
+        return MetadataList(site: site.apiKey, uid: uid, sessions: sessions)
     }
 
-    private func read(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func read(_ request: Request, context: VaultRequestContext) async throws -> EditedResponse<Tokens> {
         try context.require(.sessionsRead)
         let (site, uid) = try target(request, context)
         let provider = try Self.provider(context)
-        do {
-            let record = try await service.tokens(site: site.apiKey, uid: uid, provider: provider, actor: actor(context))
-            let body = Tokens(
-                site: site.apiKey,
-                uid: uid,
-                provider: provider,
-                providerUID: record.providerUID,
-                authToken: record.authToken,
-                tokenSecret: record.tokenSecret,
-                sessionHandle: record.sessionHandle,
-                tokenExpiration: record.tokenExpiration,
-                sessionExpiration: record.sessionExpiration,
-                fetchedAt: record.fetchedAt
-            )
-            // Tokens must not linger in shared caches.
-            return try JSONResponse.make(body, status: .ok, headers: [.cacheControl: "no-store"])
-        } catch SessionServiceError.unreadable {
-            context.logger.error("a stored session did not open with the data-key ring", metadata: ["provider": "\(provider)"])
-            throw APIError.unreadable
-        } catch let error as SessionServiceError {
-            throw APIError(error)
-        }
+        let record = try await service.tokens(site: site.apiKey, uid: uid, provider: provider, actor: actor(context))
+        let body = Tokens(
+            site: site.apiKey,
+            uid: uid,
+            provider: provider,
+            providerUID: record.providerUID,
+            authToken: record.authToken,
+            tokenSecret: record.tokenSecret,
+            sessionHandle: record.sessionHandle,
+            tokenExpiration: record.tokenExpiration,
+            sessionExpiration: record.sessionExpiration,
+            fetchedAt: record.fetchedAt
+        )
+        // Tokens must not linger in shared caches.
+        return EditedResponse(headers: [.cacheControl: "no-store"], response: body)
     }
 
-    private func delete(_ request: Request, context: VaultRequestContext, provider: String?) async throws -> Response {
+    private func delete(_ request: Request, context: VaultRequestContext, provider: String?) async throws -> Deleted {
         try context.require(.sessionsDelete)
         let (site, uid) = try target(request, context)
         let outcome = try await service.delete(site: site.apiKey, uid: uid, provider: provider, actor: actor(context))
         if provider != nil && outcome.deleted == 0 && outcome.cancelledEvents == 0 { throw APIError.notFound }
-        return try JSONResponse.make(["deleted": outcome.deleted, "cancelledEvents": outcome.cancelledEvents], status: .ok)
+        return Deleted(deleted: outcome.deleted, cancelledEvents: outcome.cancelledEvents)
     }
 
-    private func refresh(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func refresh(_ request: Request, context: VaultRequestContext) async throws -> SessionMetadata {
         try context.require(.sessionsRefresh)
         let (site, uid) = try target(request, context)
-        let provider = try Self.provider(context)
-        do {
-            let metadata = try await service.refresh(site: site, uid: uid, provider: provider, actor: actor(context))
-            return try JSONResponse.make(metadata, status: .ok)
-        } catch let error as SessionServiceError {
-            throw APIError(error)
-        }
+        return try await service.refresh(site: site, uid: uid, provider: try Self.provider(context), actor: actor(context))
     }
 
     /// The site (from `?site=`, required when several are configured, and granted to the key) and the user, decoded and
     /// checked with intake's rules.
     private func target(_ request: Request, _ context: VaultRequestContext) throws -> (site: GigyaSite, uid: String) {
-        let uid = try context.decodedParameter("uid")
-        let site: GigyaSite
-        do {
-            site = try service.site(apiKey: request.uri.queryParameters.get("site"))
-        } catch {
-            throw APIError(error)
-        }
-        try context.requireSite(site.apiKey)
-        do {
+        let uid = try context.pathParameter("uid") { uid in
             try LoginIntake.validateUID(uid)
-        } catch {
-            throw Self.pathError(error, field: "uid")
+            return uid
         }
+        let site = try service.site(apiKey: request.site)
+        try context.requireSite(site.apiKey)
         return (site, uid)
     }
 
-    /// The `{provider}` path parameter, decoded and checked with intake's rules.
+    /// The `{provider}` path parameter, decoded and checked with intake's rules, in its one spelling.
     private static func provider(_ context: VaultRequestContext) throws -> String {
-        do {
-            return try LoginIntake.canonicalProvider(try context.decodedParameter("provider"))
-        } catch let error as IntakeError {
-            throw pathError(error, field: "provider")
-        }
-    }
-
-    /// An intake refusal of a path parameter, named by the parameter.
-    private static func pathError(_ error: IntakeError, field: String) -> APIError {
-        switch error {
-        case .invalidField(_, let reason):
-            APIError.badRequest("invalid_path_parameter", "the path parameter '\(field)' is invalid: \(reason)", field: field)
-        default:
-            APIError.badRequest("invalid_path_parameter", "the path parameter '\(field)' is required", field: field)
-        }
+        try context.pathParameter("provider", LoginIntake.canonicalProvider)
     }
 
     private func actor(_ context: VaultRequestContext) -> AccessActor {
@@ -149,8 +120,10 @@ struct AccessRefusalCounter: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError where error.status == .unauthorized || error.status == .forbidden {
-            metrics.tokenRouteRefused(status: Int(error.status.code), code: error.code)
+        } catch {
+            if let answer = APIError(answering: error), answer.status == .unauthorized || answer.status == .forbidden {
+                metrics.tokenRouteRefused(status: Int(answer.status.code), code: answer.code)
+            }
             throw error
         }
     }

@@ -1,3 +1,4 @@
+public import Foundation
 public import Hummingbird
 public import NIOCore
 import Logging
@@ -12,14 +13,19 @@ public struct VaultRequestContext: RequestContext, RemoteAddressRequestContext {
     public var accessKey: AccessKeyRecord?
     /// Set by the admin page's session check.
     public var adminSession: AdminSessionRecord?
+    /// The largest body the route accepts (`BodyLimitMiddleware` sets it per group): login callbacks by default.
+    public var maxUploadSize: Int
+
+    /// Bodies decoded by the house rules (bounded, by media type, 400s that name the field).
+    public var requestDecoder: VaultRequestDecoder { VaultRequestDecoder() }
+    /// JSON with ISO-8601 dates and sorted keys.
+    public var responseEncoder: JSONEncoder { .vault }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.accessKey = nil
         self.adminSession = nil
+        self.maxUploadSize = LoginCallbackController.maxBodyBytes
     }
-
-    /// Login callbacks are small: anything over 16 KiB is refused before it is parsed.
-    public var maxUploadSize: Int { LoginCallbackController.maxBodyBytes }
 }

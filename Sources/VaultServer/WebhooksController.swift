@@ -15,32 +15,45 @@ struct WebhooksController: Sendable {
     static let maxBodyBytes = 1 << 20
 
     func addRoutes(to router: Router<VaultRequestContext>) {
-        router.post("/v1/webhooks/gigya") { request, context in try await self.receive(request, context: context) }
+        router.group("/v1/webhooks/gigya")
+            .add(middleware: NotificationRefusalCounter(metrics: metrics))
+            .add(middleware: BodyLimitMiddleware(bytes: Self.maxBodyBytes))
+            .post { request, context in try await self.receive(request, context: context) }
     }
 
-    private func receive(_ request: Request, context: VaultRequestContext) async throws -> Response {
+    private func receive(_ request: Request, context: VaultRequestContext) async throws -> AccountEventReceipt {
         if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
             // Which bytes Gigya's signature covers for a compressed 3.0 message is not documented: refused, not guessed.
             throw APIError(.unsupportedMediaType, code: "unsupported_encoding", message: "send the notification uncompressed")
         }
         var request = request
-        let body = try await request.collectBody(upTo: Self.maxBodyBytes, refusing: Self.tooLarge)
-        do {
-            let receipt = try await intake.receive(
-                body: Array(buffer: body), hmac: request.headers[Self.hmacHeader], jwt: request.headers[Self.jwtHeader])
-            metrics.webhookNotification(outcome: "stored")
-            context.logger.info("account notification stored", metadata: ["events": "\(receipt.received)", "new": "\(receipt.new)"])
-            return try JSONResponse.make(receipt, status: .ok)
-        } catch let error as AccountEventIntakeError {
-            metrics.webhookNotification(outcome: APIError(error).code)
-            context.logger.notice("account notification refused", metadata: ["reason": "\(APIError(error).code)"])
-            throw APIError(error)
-        }
+        // The signatures cover the exact bytes: read, not decoded.
+        let body = try await request.collectBody(limit: context.maxUploadSize)
+        let receipt = try await intake.receive(
+            body: Array(buffer: body), hmac: request.headers[Self.hmacHeader], jwt: request.headers[Self.jwtHeader])
+        metrics.webhookNotification(outcome: "stored")
+        context.logger.info("account notification stored", metadata: ["events": "\(receipt.received)", "new": "\(receipt.new)"])
+        return receipt
     }
 
     static let hmacHeader = HTTPField.Name("X-Gigya-Sig-Hmac-Sha1")!
     static let jwtHeader = HTTPField.Name("X-Gigya-Sig-JWT")!
+}
 
-    static let tooLarge = APIError(
-        .contentTooLarge, code: "payload_too_large", message: "notifications are limited to \(maxBodyBytes) bytes")
+/// Counts each refused notification by its answer's code, and logs it without its content.
+struct NotificationRefusalCounter: RouterMiddleware {
+    typealias Context = VaultRequestContext
+
+    let metrics: VaultMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let code = APIError(answering: error)?.code ?? "internal_error"
+            metrics.webhookNotification(outcome: code)
+            context.logger.notice("account notification refused", metadata: ["reason": "\(code)"])
+            throw error
+        }
+    }
 }

@@ -100,6 +100,28 @@ public enum LinkOutcome: Sendable, Equatable {
 }
 
 /// A page of links, newest first, with the cursor for the next page.
+/// Where a page of links ends: the last link's creation time (microseconds) and id, as `micros_uuid`; keyset paging,
+/// so it stays right while links are added.
+public struct LinkCursor: Sendable, Hashable, LosslessStringConvertible {
+    public let createdAtMicros: Int64
+    public let id: UUID
+
+    public init(after link: AccountLink) {
+        createdAtMicros = Int64((link.createdAt.timeIntervalSince1970 * 1_000_000).rounded())
+        id = link.id
+    }
+
+    /// Nil for any text this server did not give.
+    public init?(_ description: String) {
+        let parts = description.split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        self.createdAtMicros = micros
+        self.id = id
+    }
+
+    public var description: String { "\(createdAtMicros)_\(id.uuidString)" }
+}
+
 public struct LinkPage: Sendable, Equatable, Codable {
     public var links: [AccountLink]
     /// Pass as `after` to read the next page; nil on the last page.

@@ -72,18 +72,10 @@ extension PostgresVaultStore {
         return links
     }
 
-    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage {
+    public func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: LinkCursor?) async throws -> LinkPage {
         let limit = min(max(limit, 1), 1000)
-        var afterMicros: Int64?
-        var afterID: UUID?
-        if let cursor {
-            let parts = cursor.split(separator: "_", maxSplits: 1)
-            guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-                throw VaultStoreError.invalidArgument("the cursor is not one this server gave")
-            }
-            afterMicros = micros
-            afterID = id
-        }
+        let afterMicros = cursor?.createdAtMicros
+        let afterID = cursor?.id
         // Keyset paging over (created_at in microseconds, id), newest first: stable while links are added.
         let rows = try await client.query(
             """
@@ -98,9 +90,7 @@ extension PostgresVaultStore {
         for try await row in rows { links.append(try Self.decodeLink(row)) }
         guard links.count > limit else { return LinkPage(links: links, nextCursor: nil) }
         links.removeLast()
-        let last = links[limit - 1]
-        let micros = Int64((last.createdAt.timeIntervalSince1970 * 1_000_000).rounded())
-        return LinkPage(links: links, nextCursor: "\(micros)_\(last.id.uuidString)")
+        return LinkPage(links: links, nextCursor: LinkCursor(after: links[limit - 1]).description)
     }
 
     public func forgetLink(site: String, siteUID: String, audit: AuditEntry) async throws -> AccountLink? {

@@ -87,7 +87,7 @@ public protocol LinkRepository: Sendable {
     /// Every link naming `uid` as Gigya UID or site UID.
     func links(site: String, uid: String) async throws -> [AccountLink]
     /// A page of links (of `sites` when given, in `statuses` when given), newest first.
-    func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: String?) async throws -> LinkPage
+    func links(sites: [String]?, statuses: [LinkStatus]?, limit: Int, after cursor: LinkCursor?) async throws -> LinkPage
     /// Deletes the link of a site UID locally (Gigya is not told) and audits it; nil when there was none.
     func forgetLink(site: String, siteUID: String, audit: AuditEntry) async throws -> AccountLink?
     /// Leases up to `limit` due links to `worker`, without blocking other claimers.

@@ -168,13 +168,12 @@ struct AdminController: Sendable {
 
     /// The fields of a form-encoded body; anything else is refused.
     static func formFields(_ request: inout Request) async throws -> [String: String] {
-        let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard mediaType == "application/x-www-form-urlencoded" else {
+        guard request.headers[.contentType].flatMap(MediaType.init(from:))?.isType(.applicationUrlEncoded) == true else {
             throw PageError(status: .unsupportedMediaType, message: "Forms must be sent as application/x-www-form-urlencoded.")
         }
         let body: ByteBuffer
         do {
-            body = try await request.collectBody(upTo: maxFormBytes)
+            body = try await request.collectBody(limit: maxFormBytes)
         } catch {
             throw PageError(status: .contentTooLarge, message: "The form is too large.")
         }
