@@ -170,10 +170,11 @@ public func buildApplication(
 func buildRouter(_ vault: Vault, adminJobs: AdminJobs, logger: Logger) throws -> Router<VaultRequestContext> {
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.info))
-    router.add(middleware: ErrorMappingMiddleware())
+    // CORS outside the error mapping, so a refusal a page gets carries the headers it needs to read it.
     if !vault.settings.corsOrigins.isEmpty {
         router.add(middleware: CallbackCORSMiddleware(origins: Set(vault.settings.corsOrigins)))
     }
+    router.add(middleware: ErrorMappingMiddleware())
     let authenticator = AccessKeyAuthenticator(keys: vault.boundedStore)
     LoginCallbackController(intake: vault.intake, inbox: vault.store, readDeadline: vault.settings.databaseCallDeadline)
         .addRoutes(to: router, authenticator: authenticator)

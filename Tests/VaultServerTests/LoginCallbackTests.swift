@@ -281,6 +281,15 @@ struct LoginCallbackTests {
                     #expect(response.status == .noContent)
                     #expect(response.headers[.accessControlAllowOrigin] == "https://app.example")
                 }
+                // A refusal is readable by the page too: the same headers on a 400 from the domain.
+                try await client.execute(
+                    uri: "/v1/login-callbacks", method: .post,
+                    headers: [.origin: "https://app.example", .contentType: "application/json"], body: ByteBuffer(string: "{}")
+                ) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(response.headers[.accessControlAllowOrigin] == "https://app.example")
+                    #expect(String(buffer: response.body).contains("\"missing_field\""))
+                }
                 try await client.execute(
                     uri: "/v1/login-callbacks", method: .post,
                     headers: [.origin: "https://evil.example", .contentType: "application/json"], body: ByteBuffer(string: "{}")
