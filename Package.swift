@@ -59,11 +59,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Files that hold a secret: mode 0600, replaced atomically (zero-config's secrets, the emulator's accounts).
+        .target(
+            name: "PrivateFiles",
+            swiftSettings: strictSettings
+        ),
         // A local Gigya for tests, demos and benchmarks.
         .target(
             name: "GigyaEmulator",
             dependencies: [
                 "GigyaKit",
+                "PrivateFiles",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -95,6 +101,7 @@ let package = Package(
         .target(
             name: "LocalPostgres",
             dependencies: [
+                "PrivateFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,6 +170,7 @@ let package = Package(
                 "GigyaKit",
                 "GigyaEmulator",
                 "LocalPostgres",
+                "PrivateFiles",
                 "VaultStore",
                 "VaultCore",
                 "VaultServer",

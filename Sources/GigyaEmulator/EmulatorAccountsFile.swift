@@ -1,4 +1,5 @@
 import Foundation
+import PrivateFiles
 
 #if canImport(Glibc)
 import Glibc
@@ -56,38 +57,12 @@ struct EmulatorAccountsFile: Sendable {
         return snapshot
     }
 
-    /// Replaces the file atomically: the bytes go to a new temporary file in the same directory, created exclusively with
-    /// mode 0600 and synced, which is then renamed over the old file. Blocking: call it off Swift's cooperative threads.
+    /// Replaces the file atomically with mode 0600 (`PrivateFile`). Blocking: call it off Swift's cooperative threads.
     func write(_ bytes: [UInt8]) throws(EmulatorAccountsFileError) {
-        let name = (path as NSString).lastPathComponent
-        let temporary = directory + "/." + name + "." + GigyaEmulator.randomHex(8) + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw .unwritable(path: path, reason: String(cString: strerror(errno)))
-        }
-        var failure: Int32?
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress! + written, bytes.count - written) }
-            if result < 0 && errno == EINTR {
-                continue
-            }
-            guard result > 0 else {
-                failure = errno
-                break
-            }
-            written += result
-        }
-        if failure == nil, fsync(descriptor) != 0 {
-            failure = errno
-        }
-        close(descriptor)
-        if failure == nil, rename(temporary, path) != 0 {
-            failure = errno
-        }
-        if let failure {
-            unlink(temporary)
-            throw .unwritable(path: path, reason: String(cString: strerror(failure)))
+        do {
+            try PrivateFile.write(bytes: bytes, to: path)
+        } catch {
+            throw .unwritable(path: path, reason: error.reason)
         }
     }
 
@@ -108,13 +83,4 @@ struct EmulatorAccountsFile: Sendable {
         let detail = (context.underlyingError != nil || context.codingPath.isEmpty) ? "not JSON" : context.debugDescription
         return location.isEmpty ? detail : "\(detail) at \(location)"
     }
-}
-
-/// POSIX `write(2)`, under a name the `write` method above does not shadow.
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(descriptor, buffer, count)
-    #else
-    Darwin.write(descriptor, buffer, count)
-    #endif
 }

@@ -1,3 +1,4 @@
+import PrivateFiles
 import Foundation
 public import Logging
 public import PostgresNIO

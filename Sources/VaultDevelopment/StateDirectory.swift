@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 public import GigyaEmulator
 import LocalPostgres
+import PrivateFiles
 
 /// The layout of zero-config mode's state directory (`./.session-vault/` by default); no other file knows it.
 public struct StateDirectory: Sendable {
