@@ -91,6 +91,7 @@ let package = Package(
         .target(
             name: "VaultStore",
             dependencies: [
+                "GigyaKit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,7 +5,7 @@ public import Foundation
 public struct WebhookNotification: Sendable, Equatable {
     /// One account event.
     public struct Event: Sendable, Equatable {
-        public var type: String
+        public var type: AccountEventType
         /// Stable across re-deliveries: the de-duplication key.
         public var id: String
         public var timestamp: Int64
@@ -14,13 +14,10 @@ public struct WebhookNotification: Sendable, Equatable {
         /// The new UID of `accountMerged` and `accountUidChanged`.
         public var newUID: String?
 
-        /// The types whose processing deletes or moves stored data: a notification must prove its body to carry them.
-        public static let destructiveTypes: Set<String> = ["accountDeleted", "accountMerged", "accountUidChanged"]
-
         /// Whether acting on this event deletes or moves stored data.
-        public var isDestructive: Bool { Self.destructiveTypes.contains(type) }
+        public var isDestructive: Bool { type.isDestructive }
 
-        public init(type: String, id: String, timestamp: Int64, apiKey: String, uid: String, newUID: String?) {
+        public init(type: AccountEventType, id: String, timestamp: Int64, apiKey: String, uid: String, newUID: String?) {
             self.type = type
             self.id = id
             self.timestamp = timestamp
@@ -71,7 +68,7 @@ public struct WebhookNotification: Sendable, Equatable {
                 }
                 return string
             }
-            let type = try text(event["type"], "type")
+            let type = AccountEventType(rawValue: try text(event["type"], "type"))
             let id = try text(event["id"], "id")
             let apiKey = try text(event["apiKey"], "apiKey")
             guard let eventTime = Self.seconds(event["timestamp"]) else {
@@ -85,7 +82,7 @@ public struct WebhookNotification: Sendable, Equatable {
             if let value = data["newUid"], value != .null {
                 newUID = try text(value, "data.newUid")
             }
-            if type == "accountMerged" || type == "accountUidChanged" {
+            if type.movesTheAccount {
                 guard let newUID, newUID != uid else {
                     throw .malformed("events[\(index)] (\(type)) needs a data.newUid different from data.uid")
                 }

@@ -28,8 +28,7 @@ extension VaultMetrics {
     }
 
     /// An account event acted upon, by type and outcome (`processed`, `ignored`, `failed`, `retry`).
-    func accountEventFinished(type: String, outcome: String) {
-        let known = ["accountDeleted", "accountUidChanged", "accountMerged", "accountLoggedIn"].contains(type) ? type : "other"
-        Counter(label: "vault_account_events_finished_total", dimensions: [("type", known), ("outcome", outcome)], factory: factory).increment()
+    func accountEventFinished(type: AccountEventType, outcome: String) {
+        Counter(label: "vault_account_events_finished_total", dimensions: [("type", type.metricLabel), ("outcome", outcome)], factory: factory).increment()
     }
 }

@@ -1,18 +1,19 @@
 public import Foundation
+public import GigyaKit
 
 /// One of Gigya's account events, as a webhook notification carries it (docs/gigya-protocol.md §7, §12).
 public struct NewAccountEvent: Sendable, Equatable {
     public var site: String
     /// Gigya's event id: stable across re-deliveries, the de-duplication key.
     public var eventID: String
-    public var type: String
+    public var type: AccountEventType
     public var uid: String
     /// `data.newUid` of `accountMerged` and `accountUidChanged`.
     public var newUID: String?
     /// The event's own `timestamp` (Unix seconds).
     public var timestamp: Int64
 
-    public init(site: String, eventID: String, type: String, uid: String, newUID: String?, timestamp: Int64) {
+    public init(site: String, eventID: String, type: AccountEventType, uid: String, newUID: String?, timestamp: Int64) {
         self.site = site
         self.eventID = eventID
         self.type = type
@@ -39,7 +40,7 @@ public struct AccountEvent: Sendable, Equatable, Codable {
     public var seq: Int64
     public var site: String
     public var eventID: String
-    public var type: String
+    public var type: AccountEventType
     public var uid: String
     public var newUID: String?
     public var timestamp: Int64
@@ -51,7 +52,7 @@ public struct AccountEvent: Sendable, Equatable, Codable {
     public var processedAt: Date?
 
     public init(
-        seq: Int64, site: String, eventID: String, type: String, uid: String, newUID: String?, timestamp: Int64, status: AccountEventStatus,
+        seq: Int64, site: String, eventID: String, type: AccountEventType, uid: String, newUID: String?, timestamp: Int64, status: AccountEventStatus,
         attempts: Int, outcome: String?, receivedAt: Date, processedAt: Date?
     ) {
         self.seq = seq

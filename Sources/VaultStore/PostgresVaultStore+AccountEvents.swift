@@ -1,4 +1,5 @@
 public import Foundation
+import GigyaKit
 import PostgresNIO
 
 extension PostgresVaultStore {
@@ -11,7 +12,7 @@ extension PostgresVaultStore {
         let (seq, site, eventID, type, uid, newUID, timestamp, status, attempts, outcome, receivedAt, processedAt) = try row.decode(
             (Int64, String, String, String, String, String?, Int64, String, Int, String?, Date, Date?).self)
         return AccountEvent(
-            seq: seq, site: site, eventID: eventID, type: type, uid: uid, newUID: newUID, timestamp: timestamp,
+            seq: seq, site: site, eventID: eventID, type: AccountEventType(rawValue: type), uid: uid, newUID: newUID, timestamp: timestamp,
             status: AccountEventStatus(rawValue: status) ?? .failed, attempts: attempts, outcome: outcome, receivedAt: receivedAt,
             processedAt: processedAt)
     }
@@ -29,7 +30,7 @@ extension PostgresVaultStore {
                 ON CONFLICT (site, nonce) DO UPDATE SET expires_at = greatest(w.expires_at, EXCLUDED.expires_at)
                 RETURNING w.body_digest = \(digest) AS same_body
             ), input AS (
-                SELECT * FROM UNNEST(\(events.map(\.site))::text[], \(events.map(\.eventID))::text[], \(events.map(\.type))::text[],
+                SELECT * FROM UNNEST(\(events.map(\.site))::text[], \(events.map(\.eventID))::text[], \(events.map(\.type.rawValue))::text[],
                                      \(events.map(\.uid))::text[], \(events.map { $0.newUID ?? "" })::text[], \(events.map(\.timestamp))::int8[])
                     WITH ORDINALITY AS t(site, event_id, type, uid, new_uid, event_timestamp, position)
             ), inserted AS (

@@ -1,5 +1,6 @@
 public import Foundation
 import GigyaClient
+import GigyaKit
 public import Logging
 public import VaultStore
 
@@ -92,7 +93,7 @@ public struct AccountEventHandler: JobHandler {
     func act(on event: AccountEvent) async throws -> AccountEventResult {
         let detail = "event=\(event.eventID)"
         switch event.type {
-        case "accountDeleted":
+        case .deleted:
             // Before anything is deleted, Gigya itself must say the account is gone: a notification proves who sent it,
             // not that a stored user may be purged on its word alone.
             guard try await gigyaKnows(event.uid, site: event.site) == false else {
@@ -102,7 +103,7 @@ public struct AccountEventHandler: JobHandler {
                 site: event.site, uid: event.uid,
                 audit: Self.actor.entry("account.deleted", site: event.site, uid: event.uid, provider: nil, detail: detail))
             return .processed(purged.summary)
-        case "accountUidChanged", "accountMerged":
+        case .uidChanged, .merged:
             guard let newUID = event.newUID, newUID != event.uid else {
                 return .failed("no newUid")
             }
@@ -118,12 +119,12 @@ public struct AccountEventHandler: JobHandler {
                     audit: Self.actor.entry("account.deleted", site: event.site, uid: event.uid, provider: nil, detail: detail + " gone_after=\(event.type)"))
                 return .processed("neither UID is known to Gigya; " + purged.summary)
             }
-            let action = event.type == "accountMerged" ? "account.merged" : "account.uid_changed"
+            let action = event.type == .merged ? "account.merged" : "account.uid_changed"
             let moved = try await lifecycle.rekeyUser(
                 site: event.site, from: event.uid, to: newUID,
                 audit: Self.actor.entry(action, site: event.site, uid: newUID, provider: nil, detail: detail))
             return .processed(moved.summary)
-        case "accountLoggedIn":
+        case .loggedIn:
             guard let site = sites.site(apiKey: event.site), site.accounts.refreshOnLogin else {
                 return .ignored("recorded; refresh on login is off for this site")
             }
@@ -138,8 +139,8 @@ public struct AccountEventHandler: JobHandler {
                 }
             }
             return .processed("refreshed=\(refreshed) failed=\(failed)")
-        default:
-            return .ignored("recorded; session-vault does not act on \(event.type)")
+        case .other(let name):
+            return .ignored("recorded; session-vault does not act on \(name)")
         }
     }
 

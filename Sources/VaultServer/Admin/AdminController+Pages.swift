@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import GigyaKit
 import VaultCore
 import VaultStore
 
@@ -171,7 +172,7 @@ extension AdminController {
         data["has_events"] = !events.isEmpty
         data["accountEvents"] = accountEvents.map { (row) -> [String: Any] in
             let dictionary: [String: Any] = [
-                "type": row.type, "uid": row.uid, "newUID": row.newUID ?? "", "status": row.status.rawValue, "outcome": row.outcome ?? "",
+                "type": row.type.rawValue, "uid": row.uid, "newUID": row.newUID ?? "", "status": row.status.rawValue, "outcome": row.outcome ?? "",
                 "receivedAt": Self.time(row.receivedAt),
             ]
             return dictionary
