@@ -256,6 +256,7 @@ let package = Package(
         .testTarget(
             name: "VaultStoreTests",
             dependencies: [
+                "GigyaKit",
                 "LocalPostgres",
                 "VaultStore",
                 "VaultTesting",

@@ -31,11 +31,11 @@ extension PostgresVaultStore {
                 RETURNING w.body_digest = \(digest) AS same_body
             ), input AS (
                 SELECT * FROM UNNEST(\(events.map(\.site))::text[], \(events.map(\.eventID))::text[], \(events.map(\.type.rawValue))::text[],
-                                     \(events.map(\.uid))::text[], \(events.map { $0.newUID ?? "" })::text[], \(events.map(\.timestamp))::int8[])
+                                     \(events.map(\.uid))::text[], \(NullableArray(events.map(\.newUID)))::text[], \(events.map(\.timestamp))::int8[])
                     WITH ORDINALITY AS t(site, event_id, type, uid, new_uid, event_timestamp, position)
             ), inserted AS (
                 INSERT INTO account_events (site, event_id, type, uid, new_uid, event_timestamp)
-                SELECT site, event_id, type, uid, NULLIF(new_uid, ''), event_timestamp FROM input
+                SELECT site, event_id, type, uid, new_uid, event_timestamp FROM input
                 WHERE (SELECT same_body FROM nonce)
                 ORDER BY position
                 ON CONFLICT (site, event_id) DO NOTHING

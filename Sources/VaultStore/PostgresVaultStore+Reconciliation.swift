@@ -42,11 +42,11 @@ extension PostgresVaultStore: ReconciliationStore {
                 try await connection.query(
                     """
                     INSERT INTO reconciliation_items (run_id, item_key, category, uid, site_uid, gigya_uid, gigya_code, detail, action)
-                    SELECT \(runID), key, category, uid, NULLIF(site_uid, ''), NULLIF(gigya_uid, ''), NULLIF(gigya_code, 0), detail,
-                           NULLIF(action, '')
+                    SELECT \(runID), key, category, uid, site_uid, gigya_uid, gigya_code, detail, action
                     FROM UNNEST(\(items.map(\.key))::text[], \(items.map(\.category.rawValue))::text[], \(items.map(\.uid))::text[],
-                                \(items.map { $0.siteUID ?? "" })::text[], \(items.map { $0.gigyaUID ?? "" })::text[],
-                                \(items.map { $0.gigyaCode ?? 0 })::int4[], \(items.map(\.detail))::text[], \(items.map { $0.action ?? "" })::text[])
+                                \(NullableArray(items.map(\.siteUID)))::text[], \(NullableArray(items.map(\.gigyaUID)))::text[],
+                                \(NullableArray(items.map { $0.gigyaCode.map(Int32.init) }))::int4[], \(items.map(\.detail))::text[],
+                                \(NullableArray(items.map(\.action)))::text[])
                         AS t(key, category, uid, site_uid, gigya_uid, gigya_code, detail, action)
                     ON CONFLICT (run_id, item_key) DO UPDATE
                     SET category = EXCLUDED.category, detail = EXCLUDED.detail, action = EXCLUDED.action, gigya_uid = EXCLUDED.gigya_uid,

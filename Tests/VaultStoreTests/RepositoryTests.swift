@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import PostgresNIO
 import Testing
+import GigyaKit
 import VaultStore
 import VaultTesting
 
@@ -44,6 +45,26 @@ import VaultTesting
             #expect(read.authToken == "t")
             #expect(read.tokenSecret == nil)
             #expect(read.sessionHandle == nil)
+        }
+    }
+
+    @Test("optional columns of batch inserts are NULL when nil and kept when empty, with no stand-in value")
+    func batchInsertsKeepNil() async throws {
+        try await withTestDatabase { db in
+            let store = Fixtures.store(db)
+            let events = [
+                NewAccountEvent(site: "3_site", eventID: "e1", type: "accountDeleted", uid: "u1", newUID: nil, timestamp: 1),
+                NewAccountEvent(site: "3_site", eventID: "e2", type: "accountMerged", uid: "u2", newUID: "u3", timestamp: 2),
+                NewAccountEvent(site: "3_site", eventID: "e3", type: "accountCustom", uid: "u4", newUID: "", timestamp: 3),
+            ]
+            _ = try await store.storeAccountEvents(
+                events, notification: NotificationStamp(site: "3_site", nonce: "n", bodyDigest: Array(repeating: 1, count: 32), expiresAt: Date().addingTimeInterval(60)))
+            let rows = try await db.client.query("SELECT event_id, new_uid, type FROM account_events ORDER BY event_id")
+            var found: [String: (String?, String)] = [:]
+            for try await (id, newUID, type) in rows.decode((String, String?, String).self) { found[id] = (newUID, type) }
+            #expect(found["e1"]?.0 == nil && found["e1"]?.1 == "accountDeleted")
+            #expect(found["e2"]?.0 == "u3")
+            #expect(found["e3"]?.0 == "" && found["e3"]?.1 == "accountCustom")
         }
     }
 
