@@ -246,6 +246,7 @@ let package = Package(
             name: "VaultCoreTests",
             dependencies: [
                 "VaultCore",
+                "VaultTesting",
                 "GigyaClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

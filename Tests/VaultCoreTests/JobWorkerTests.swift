@@ -6,6 +6,7 @@ import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 import VaultCore
+import VaultTesting
 
 /// A handler whose attempts are scripted by the test; it counts what the engine reports back.
 final class ScriptedHandler: JobHandler, Sendable {
@@ -55,16 +56,6 @@ final class Gate: Sendable {
         }
         for waiter in waiters { waiter.resume() }
     }
-}
-
-/// Waits until `condition` holds, polling; fails the test after `timeout` (far beyond what a loaded machine needs).
-func waitUntil(_ comment: Comment, timeout: Duration = .seconds(30), _ condition: () async -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out: \(comment)")
 }
 
 /// The job engine against an in-memory queue, with no database: the attempt limit, back-off, lease renewal and loss,

@@ -6,10 +6,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import PostgresNIO
 import Testing
 import VaultCore
 import VaultServer
 import VaultStore
+import VaultTesting
 
 @Suite("Account links")
 struct LinkTests {
@@ -373,7 +375,9 @@ extension LinkTests {
             // A worker claims it, reaches Gigya, and dies before recording anything; its lease runs out.
             _ = try await harness.store.claimLinks(worker: "ghost", limit: 1, lease: .milliseconds(1))
             try await #require(harness.vault.sites.site(apiKey: site)?.directory).notifyRegistration(uid: login.uid, siteUID: "ghost-1")
-            try await Task.sleep(for: .milliseconds(20))
+            try await waitUntil("the dead worker's lease to run out") {
+                try await harness.scalar("SELECT count(*)::int FROM account_links WHERE id = \(link.id) AND lease_expires_at <= now()") == 1
+            }
             try await harness.drainLinks()
             let after = try #require(try await harness.store.link(site: site, siteUID: "ghost-1"))
             #expect(after.id == link.id)

@@ -114,9 +114,9 @@ struct PipelineTests {
             let receipt = try await harness.vault.intake.accept(try await harness.login())
             // Ten workers claim it and die (a store failure or a crash leaves the lease to run out).
             for attempt in 1...10 {
-                let claimed = try await harness.store.claim(worker: "doomed-\(attempt)", limit: 1, lease: .milliseconds(50))
-                #expect(claimed.count == 1)
-                try await Task.sleep(for: .milliseconds(80))
+                try await waitUntil("attempt \(attempt) to claim it once the last lease ran out") {
+                    try await harness.store.claim(worker: "doomed-\(attempt)", limit: 1, lease: .milliseconds(50)).count == 1
+                }
             }
             try await harness.drain()
             let event = try #require(try await harness.store.event(id: receipt.eventID))
@@ -148,10 +148,10 @@ struct PipelineTests {
                     #expect($0.headers[.retryAfter] != nil)
                 }
                 // Past twice the deadline, the stuck transaction makes the instance unready.
-                try await Task.sleep(for: .milliseconds(2_200))
-                try await client.execute(uri: "/health/ready", method: .get) { response in
-                    #expect(response.status == .serviceUnavailable)
-                    #expect(String(buffer: response.body).contains("intake stuck"))
+                try await waitUntil("readiness to report the stuck write") {
+                    try await client.execute(uri: "/health/ready", method: .get) { response in
+                        response.status == .serviceUnavailable && String(buffer: response.body).contains("intake stuck")
+                    }
                 }
                 held.continuation.yield()
                 try await locker.value
@@ -341,11 +341,9 @@ extension PipelineTests {
             return [0]
         }
         await #expect(throws: GroupCommitError.self) { _ = try await committer.submit(1) }
-        try await Task.sleep(for: .milliseconds(100))
         #expect(await committer.writeInFlightFor != nil)
         #expect(await committer.writeInFlightFor(ignoringOlderThan: .seconds(60)) != nil)
-        #expect(await committer.writeInFlightFor(ignoringOlderThan: .milliseconds(20)) == nil)
-        try await Task.sleep(for: .seconds(2))
-        #expect(await committer.writeInFlightFor == nil)
+        try await waitUntil("the write to be older than 20 ms") { await committer.writeInFlightFor(ignoringOlderThan: .milliseconds(20)) == nil }
+        try await waitUntil("the lost write to return") { await committer.writeInFlightFor == nil }
     }
 }

@@ -38,8 +38,10 @@ private final class RawConnection: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             let remaining = max(0.01, deadline.timeIntervalSinceNow)
-            var timeout = timeval(tv_sec: Int(remaining), tv_usec: Int((remaining - Double(Int(remaining))) * 1_000_000))
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            // A `struct timeval` as (seconds, microseconds) in two words: its initializer comes from a shim module that
+            // incremental builds sometimes do not see (MemberImportVisibility), and 64-bit targets lay both out the same.
+            var timeout: (Int, Int) = (Int(remaining), Int((remaining - Double(Int(remaining))) * 1_000_000))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<(Int, Int)>.size))
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count > 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }

@@ -201,7 +201,7 @@ struct TrustBoundaryTests {
                 async let refreshed = client.execute(
                     uri: "/v1/users/\(login.uid)/sessions/facebook/refresh", method: .post, headers: [.authorization: "Bearer \(refresher)"]
                 ) { ($0.status, errorCode($0.body)) }
-                try await Task.sleep(for: .milliseconds(250))
+                try await waitUntil("the refresh's Gigya call under way") { harness.vault.gigyaCalls.current > 0 }
                 try await client.execute(uri: "/v1/users/\(login.uid)/sessions/facebook", method: .delete, headers: [.authorization: "Bearer \(deleter)"]) {
                     #expect($0.status == .ok)
                     #expect(jsonInt($0.body, "deleted") == 1)
@@ -229,8 +229,9 @@ struct TrustBoundaryTests {
             try await harness.injectFault(EmulatorFault(method: "socialize.getSessionInfo", latencyMs: 700, count: 1))
             let worker = harness.worker()
             async let worked = worker.runOnce(workerID: "slow")
-            try await Task.sleep(for: .milliseconds(250))
-            #expect(try await harness.store.event(id: receipt.eventID)?.status == .processing)
+            try await waitUntil("the worker holding the event") {
+                try await harness.store.event(id: receipt.eventID)?.status == .processing
+            }
             let outcome = try await harness.vault.sessions.delete(
                 site: harness.site.apiKey, uid: login.uid, provider: nil, actor: AccessActor(keyID: nil, name: "test"))
             #expect(outcome == DeleteOutcome(deleted: 0, cancelledEvents: 1))

@@ -98,44 +98,39 @@ struct VaultHarness {
     /// hang: they return as soon as the condition holds, and a loaded 2-core machine took over 20 s for 500 events.
     func drain(timeout: Duration = .seconds(90)) async throws {
         let worker = worker()
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            let didWork = await worker.runOnce(workerID: "test-worker") > 0
-            if !didWork {
-                let stats = try await store.stats()
-                if stats.pending == 0 && stats.processing == 0 { return }
-                try await Task.sleep(for: .milliseconds(10))
-            }
+        try await drain("login events", timeout: timeout, work: { await worker.runOnce(workerID: "test-worker") }) {
+            let stats = try await store.stats()
+            return stats.pending + stats.processing
         }
-        Issue.record("the inbox did not drain within \(timeout)")
     }
 
     /// Sends every due link until none is pending, or the deadline passes.
     func drainLinks(timeout: Duration = .seconds(90)) async throws {
         let worker = vault.makeLinkWorker(settings: workerSettings, logger: logger)
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if await worker.runOnce(workerID: "test-link-worker") == 0 {
-                let open = try await scalar("SELECT count(*)::int FROM account_links WHERE status IN ('pending', 'processing')")
-                if open == 0 { return }
-                try await Task.sleep(for: .milliseconds(10))
-            }
+        try await drain("links", timeout: timeout, work: { await worker.runOnce(workerID: "test-link-worker") }) {
+            try await scalar("SELECT count(*)::int FROM account_links WHERE status IN ('pending', 'processing')")
         }
-        Issue.record("the links did not drain within \(timeout)")
     }
 
     /// Processes every due account event until none is pending, or the deadline passes.
     func drainAccountEvents(timeout: Duration = .seconds(90)) async throws {
         let worker = vault.makeAccountEventWorker(settings: workerSettings, logger: logger)
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if await worker.runOnce(workerID: "test-event-worker", limit: 32) == 0 {
-                let open = try await scalar("SELECT count(*)::int FROM account_events WHERE status IN ('pending', 'processing')")
-                if open == 0 { return }
-                try await Task.sleep(for: .milliseconds(10))
-            }
+        try await drain("account events", timeout: timeout, work: { await worker.runOnce(workerID: "test-event-worker", limit: 32) }) {
+            try await scalar("SELECT count(*)::int FROM account_events WHERE status IN ('pending', 'processing')")
         }
-        Issue.record("the account events did not drain within \(timeout)")
+    }
+
+    /// Runs `work` (one pass of a worker, returning how many jobs it did) until it finds nothing to do and `open` counts
+    /// no unfinished job: a job whose retry is not yet due is waited for.
+    private func drain(_ queue: String, timeout: Duration, work: () async -> Int, open: () async throws -> Int) async throws {
+        do {
+            try await waitUntil("the \(queue) to drain", timeout: timeout, every: .milliseconds(10)) {
+                guard await work() == 0 else { return false }
+                return try await open() == 0
+            }
+        } catch let error as ConditionTimedOut {
+            Issue.record("\(error)")
+        }
     }
 
     /// One integer a query answers.

@@ -88,8 +88,11 @@ import VaultTesting
             let store = Fixtures.store(db)
             let id = try #require(try await store.enqueue([Fixtures.event("x")]).first?.eventID)
             #expect(try await store.claim(worker: "crashed", limit: 1, lease: .milliseconds(200)).count == 1)
-            try await Task.sleep(for: .milliseconds(400))
-            let takenOver = try await store.claim(worker: "rescuer", limit: 1, lease: .seconds(60))
+            var takenOver: [LoginEvent] = []
+            try await waitUntil("the lease to run out") {
+                takenOver = try await store.claim(worker: "rescuer", limit: 1, lease: .seconds(60))
+                return !takenOver.isEmpty
+            }
             #expect(takenOver.map(\.id) == [id])
             #expect(takenOver.first?.attempts == 2)
             #expect(try await store.complete(id: id, worker: "crashed", session: Fixtures.session()) == false)
