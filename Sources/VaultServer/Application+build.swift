@@ -182,7 +182,8 @@ func buildRouter(_ vault: Vault, adminJobs: AdminJobs, logger: Logger) throws ->
     LinksController(links: vault.links, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
     WebhooksController(intake: vault.accountEvents, metrics: vault.metrics).addRoutes(to: router)
     AdminAPIController(store: vault.store, metrics: vault.metrics).addRoutes(to: router, authenticator: authenticator)
-    AdminController(vault: vault, jobs: adminJobs, library: try AdminTemplates.library(), logger: logger).addRoutes(to: router)
+    AdminController(console: vault.adminConsole(logger: logger), sites: vault.sites, jobs: adminJobs, pages: try AdminPages(), settings: vault.settings)
+        .addRoutes(to: router)
     let ops = OpsController(readiness: { await vault.readiness() }, inbox: vault.store, registry: vault.registry, metrics: vault.metrics)
     ops.addHealthRoutes(to: router)
     if vault.settings.metrics.port == nil {

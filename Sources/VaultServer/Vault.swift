@@ -123,6 +123,17 @@ public struct Vault: Sendable {
         AccountEventWorker(events: store, lifecycle: store, sessions: sessions, sites: sites, settings: settings, metrics: metrics, logger: logger)
     }
 
+    /// What the admin page reads and does, its sign-ins throttled by `settings.admin`.
+    public func adminConsole(logger: Logger) -> AdminConsole {
+        let admin = settings.admin
+        return AdminConsole(
+            store: store, sessions: sessions, metrics: metrics,
+            settings: .init(
+                sessionMinutes: admin.sessionMinutes, signInsPerPeerPerMinute: admin.signInsPerPeerPerMinute, signInsPerMinute: admin.signInsPerMinute,
+                deadline: settings.databaseCallDeadline),
+            logger: logger)
+    }
+
     /// Whether the database answers, the schema is current and intake is not stuck (an intake transaction running for
     /// longer than twice its deadline means a database call that never returns: an orchestrator should restart us).
     public func readiness() async -> ReadinessReport {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VaultCore
 import VaultServer
 import VaultStore
 

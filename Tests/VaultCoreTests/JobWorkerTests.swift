@@ -136,8 +136,9 @@ struct JobWorkerTests {
             await gate.wait()
             return .done("slow")
         }
-        // A 3 s lease is renewed every second; the attempt waits until two renewals were seen, however slow the machine.
-        let worker = JobWorker(handler: handler, settings: Self.settings(lease: .seconds(3)), logger: Self.logger)
+        // A 9 s lease is renewed every 3 s, so a renewal may come 6 s late on a loaded machine before the job could be
+        // claimed again; the attempt waits until two renewals were seen, however slow the machine.
+        let worker = JobWorker(handler: handler, settings: Self.settings(lease: .seconds(9)), logger: Self.logger)
         let group = ServiceGroup(configuration: .init(services: [worker], gracefulShutdownSignals: [], logger: Self.logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -1,8 +1,6 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import GigyaKit
 import VaultCore
 import VaultStore
@@ -11,65 +9,34 @@ extension AdminController {
     // MARK: Signing in and out
 
     func signInPage(_ request: Request, _ visit: Visit) async throws -> Response {
-        if visit.session != nil { return Self.redirect("/admin") }
-        return render("sign-in", title: "Sign in", visit: nil, data: ["minutes": vault.settings.admin.sessionMinutes])
+        if visit.session != nil { return pages.redirect("/admin") }
+        return pages.render("sign-in", title: "Sign in", view: SignInView(minutes: console.settings.sessionMinutes), session: nil)
     }
 
     func signIn(_ request: Request, _ visit: Visit) async throws -> Response {
-        let minutes = vault.settings.admin.sessionMinutes
-        // Throttled before the key is looked at, so guessing is slow whatever the guesses are.
-        if let wait = signIns.admit(peer: visit.peer) {
-            try await refuseSignIn(visit, reason: "rate_limited", key: nil)
-            let seconds = wait.components.seconds
-            return render(
-                "sign-in", title: "Sign in", visit: nil,
-                data: ["minutes": minutes, "error": "Too many sign-in attempts. Try again in \(seconds) s."],
-                status: .tooManyRequests, headers: [.retryAfter: String(seconds)])
-        }
+        let minutes = console.settings.sessionMinutes
         let presented = (visit.form["key"] ?? "").trimmingCharacters(in: .whitespaces)
-        let record = presented.isEmpty ? nil : try await vault.boundedStore.authenticate(presented)
-        guard let record, record.scopes.contains(AccessScope.admin.rawValue) else {
-            try await refuseSignIn(visit, reason: "not_admin", key: record)
-            return render(
-                "sign-in", title: "Sign in", visit: nil,
-                data: ["minutes": minutes, "error": "That is not a live access key with the admin scope."],
-                status: .unauthorized)
+        switch try await console.signIn(key: presented, peer: visit.peer) {
+        case .signedIn(let token):
+            var response = pages.redirect("/admin")
+            response.setCookie(Self.sessionCookie(token, seconds: minutes * 60, secure: visit.secure))
+            return response
+        case .refused(let reason, let retryAfter):
+            let (message, status): (String, HTTPResponse.Status) =
+                switch reason {
+                case .rateLimited: ("Too many sign-in attempts. Try again in \(retryAfter?.components.seconds ?? 60) s.", .tooManyRequests)
+                case .notAllSites: ("The admin page needs an admin key granted every site (keys create --all-sites).", .forbidden)
+                case .notAdmin, .origin: ("That is not a live access key with the admin scope.", .unauthorized)
+                }
+            return pages.render(
+                "sign-in", title: "Sign in", view: SignInView(minutes: minutes, error: message), session: nil, status: status,
+                headers: retryAfter.map { [.retryAfter: String($0.components.seconds)] } ?? [:])
         }
-        // The page shows and changes every site; a key bound to some sites is for the API, not for it.
-        guard record.sites == .all else {
-            try await refuseSignIn(visit, reason: "not_all_sites", key: record)
-            return render(
-                "sign-in", title: "Sign in", visit: nil,
-                data: ["minutes": minutes, "error": "The admin page needs an admin key granted every site (keys create --all-sites)."],
-                status: .forbidden)
-        }
-        let token = Self.randomToken()
-        try await vault.store.createAdminSession(
-            tokenHash: Array(SHA256.hash(data: Data(token.utf8))), csrfToken: Self.randomToken(), keyID: record.id, keyName: record.name,
-            expiresAt: Date().addingTimeInterval(Double(minutes * 60)))
-        try await vault.store.record(AuditEntry(actorKeyID: record.id, actorName: "admin:\(record.name)", action: "admin.sign_in", site: "*"))
-        var response = Self.redirect("/admin")
-        response.setCookie(Self.sessionCookie(token, seconds: minutes * 60, secure: visit.secure))
-        return response
-    }
-
-    /// Counts a refused sign-in, and audits refusals in aggregate: at most one row per peer per minute, with the count
-    /// since the last one (a flood of guesses writes a row a minute, not a row a guess).
-    func refuseSignIn(_ visit: Visit, reason: String, key: AccessKeyRecord?) async throws {
-        vault.metrics.adminSignInRefused(reason: reason)
-        logger.notice("admin sign-in refused", metadata: ["reason": "\(reason)"])
-        guard let count = signIns.noteRefusal(peer: visit.peer) else { return }
-        try await vault.store.record(AuditEntry(
-            actorKeyID: key?.id, actorName: key.map { "key:\($0.name)" } ?? "anonymous", action: "admin.sign_in_refused", site: "*",
-            detail: "refused=\(count) peer=\(visit.peer) last=\(reason)"))
     }
 
     func signOut(_ request: Request, _ visit: Visit) async throws -> Response {
-        if let hash = visit.tokenHash { try await vault.store.deleteAdminSession(tokenHash: hash) }
-        if let session = visit.session {
-            try await vault.store.record(AuditEntry(actorKeyID: session.keyID, actorName: "admin:\(session.keyName)", action: "admin.sign_out", site: "*"))
-        }
-        var response = Self.redirect("/admin/sign-in")
+        if let cookie = visit.cookie { try await console.signOut(cookie: cookie, session: visit.session) }
+        var response = pages.redirect("/admin/sign-in")
         response.setCookie(Self.sessionCookie("", seconds: 0, secure: visit.secure))
         return response
     }
@@ -77,117 +44,26 @@ extension AdminController {
     // MARK: Overview
 
     func overview(_ request: Request, _ visit: Visit) async throws -> Response {
-        let store = vault.store
-        let stats = try await store.stats()
-        let failedByCode = try await store.failedEventCounts()
-        let expiry = try await store.tokensByExpiry()
-        let links = try await store.linkCounts()
-        let accountEvents = try await store.accountEventCounts()
-        let lastRun = try await store.latestRun(site: nil)
-        let providers = Array(Set(expiry.map(\.provider))).sorted()
-        var data: [String: Any] = [
-            "intake": [
-                "pending": stats.pending, "processing": stats.processing, "failed": stats.failed,
-                "oldest": stats.oldestPendingAge.map { "\(Int($0)) s" } ?? "none pending",
-            ],
-            "failedByCode": failedByCode.map { ["code": $0.code.map { String($0) } ?? "no code", "count": $0.count] as [String: Any] },
-            "has_failedByCode": !failedByCode.isEmpty,
-            "buckets": TokenExpiryCount.buckets.map { $0.replacingOccurrences(of: "_", with: " ") },
-            "expiry": providers.map { provider in
-                [
-                    "provider": provider,
-                    "counts": TokenExpiryCount.buckets.map { bucket in expiry.first { $0.provider == provider && $0.bucket == bucket }?.count ?? 0 },
-                ] as [String: Any]
-            },
-            "has_expiry": !providers.isEmpty,
-            "links": LinkStatus.allCases.map { ["status": $0.rawValue, "count": links[$0] ?? 0] as [String: Any] },
-            "accountEvents": AccountEventStatus.allCases.map { ["status": $0.rawValue, "count": accountEvents[$0] ?? 0] as [String: Any] },
-        ]
-        if let lastRun { data["lastRun"] = runSummary(lastRun) }
-        return render("overview", title: "Overview", visit: visit, data: data)
-    }
-
-    func runSummary(_ run: ReconciliationRun) -> [String: Any] {
-        var summary: [String: Any] = [
-            "id": run.id.uuidString.lowercased(), "mode": run.mode == .repair ? "Repair" : "Dry run", "site": run.site, "status": run.status.rawValue,
-            "startedAt": Self.time(run.startedAt), "startedBy": run.startedBy, "checked": run.checked, "total": run.total,
-            "counts": ReconciliationCategory.allCases.map { ["category": $0.rawValue, "count": run.counts[$0.rawValue] ?? 0, "site": run.site] as [String: Any] },
-            "inProgress": run.status == .running,
-        ]
-        // Absent rather than empty: a Mustache section renders for any string, the empty one included.
-        if let finishedAt = run.finishedAt { summary["finishedAt"] = Self.time(finishedAt) }
-        if let error = run.error, run.status != .completed { summary["error"] = error }
-        return summary
+        pages.render("overview", title: "Overview", view: OverviewView(try await console.overview()), session: visit.session)
     }
 
     // MARK: A user
 
     func userPage(_ request: Request, _ visit: Visit) async throws -> Response {
         let site = try self.site(request, visit)
-        var data = siteChoices(selected: site.apiKey)
+        let choices = choices(selected: site.apiKey)
         guard let query = request.uri.queryParameters.get("q"), !query.isEmpty else {
-            return render("user", title: "Users", visit: visit, data: data)
+            return pages.render("user", title: "Users", view: UserView(query: "", choices: choices, site: site.apiKey, record: nil), session: visit.session)
         }
         do {
             try LoginIntake.validateUID(query)
         } catch {
             throw PageError(status: .badRequest, message: "That is not a UID: \(error)", back: "/admin/users")
         }
-        let store = vault.store
-        let sessions = try await store.metadata(site: site.apiKey, uid: query)
-        let links = try await store.links(site: site.apiKey, uid: query)
-        let events = try await store.recentEvents(site: site.apiKey, uid: query, limit: 20)
-        let accountEvents = try await store.accountEvents(site: site.apiKey, uid: query, limit: 20)
-        let audit = try await store.audit(AuditFilter(site: site.apiKey, uid: query), limit: 50)
-        let uidParam = Self.queryEscaped(query)
-        data["query"] = query
-        data["found"] = true
-        data["uid"] = query
-        data["uidParam"] = uidParam
-        data["site"] = site.apiKey
-        data["sessions"] = sessions.map { (row) -> [String: Any] in
-            let dictionary: [String: Any] = [
-                "provider": row.provider, "providerUID": row.providerUID ?? "", "tokenExpiration": row.tokenExpiration ?? "",
-                "sessionExpiration": row.sessionExpiration ?? "", "fetchedAt": Self.time(row.fetchedAt), "keyID": row.keyID, "site": site.apiKey,
-                "uidParam": uidParam,
-            ]
-            return dictionary
-        }
-        data["has_sessions"] = !sessions.isEmpty
-        data["links"] = links.map { (row) -> [String: Any] in
-            let dictionary: [String: Any] = [
-                "uid": row.uid, "siteUID": row.siteUID, "via": row.via.rawValue, "status": row.status.rawValue, "attempts": row.attempts,
-                "code": row.lastErrorCode.map { String($0) } ?? "", "linkedAt": Self.time(row.linkedAt),
-            ]
-            return dictionary
-        }
-        data["has_links"] = !links.isEmpty
-        data["events"] = events.map { (row) -> [String: Any] in
-            let dictionary: [String: Any] = [
-                "id": row.id.uuidString.lowercased(), "provider": row.provider, "status": row.status.rawValue, "attempts": row.attempts,
-                "code": row.lastErrorCode.map { String($0) } ?? "", "createdAt": Self.time(row.createdAt),
-            ]
-            return dictionary
-        }
-        data["has_events"] = !events.isEmpty
-        data["accountEvents"] = accountEvents.map { (row) -> [String: Any] in
-            let dictionary: [String: Any] = [
-                "type": row.type.rawValue, "uid": row.uid, "newUID": row.newUID ?? "", "status": row.status.rawValue, "outcome": row.outcome ?? "",
-                "receivedAt": Self.time(row.receivedAt),
-            ]
-            return dictionary
-        }
-        data["has_accountEvents"] = !accountEvents.isEmpty
-        data["audit"] = audit.map(Self.auditRow)
-        data["has_audit"] = !audit.isEmpty
-        return render("user", title: "User \(query)", visit: visit, data: data, notice: Self.notice(request))
-    }
-
-    static func auditRow(_ record: AuditRecord) -> [String: Any] {
-        [
-            "at": time(record.at), "actor": record.actorName, "action": record.action, "site": record.site, "uid": record.uid ?? "",
-            "provider": record.provider ?? "", "detail": record.detail ?? "",
-        ]
+        let record = try await console.user(site: site.apiKey, uid: query)
+        return pages.render(
+            "user", title: "User \(query)", view: UserView(query: query, choices: choices, site: site.apiKey, record: record), session: visit.session,
+            notice: Self.notice(request))
     }
 
     /// Fixed notices named by `?done=`, so no page reflects arbitrary text as a message.
@@ -219,121 +95,105 @@ extension AdminController {
         }
     }
 
+    /// The user page of `uid`, with `done` when a change was made.
+    static func userPath(_ uid: String, site: GigyaSite, done: String? = nil) -> String {
+        "/admin/users?q=\(AdminFormat.queryEscaped(uid))&site=\(site.apiKey)\(done.map { "&done=\($0)" } ?? "")"
+    }
+
     func confirmDelete(_ request: Request, _ visit: Visit) async throws -> Response {
+        let admin = try visit.admin
         let (site, uid, _) = try target(request, visit, provider: false)
-        let sessions = try await vault.store.metadata(site: site.apiKey, uid: uid)
-        return render("confirm", title: "Delete every session of \(uid)?", visit: visit, data: [
-            "question": "This deletes what session-vault stores for this user on site \(site.apiKey); Gigya keeps its own account.",
-            "changes": sessions.map { "the \($0.provider) session (fetched \(Self.time($0.fetchedAt)))" }
+        let sessions = try await console.sessions(site: site.apiKey, uid: uid)
+        let view = ConfirmView(
+            question: "This deletes what session-vault stores for this user on site \(site.apiKey); Gigya keeps its own account.",
+            changes: sessions.map { "the \($0.provider) session (fetched \(AdminFormat.time($0.fetchedAt)))" }
                 + ["every pending login event of the user is cancelled, and a fetch already under way cannot write back"],
-            "has_changes": true, "action": "/admin/users/delete",
-            "fields": [["name": "site", "value": site.apiKey], ["name": "uid", "value": uid]],
-            "button": "Delete every session", "cancel": "/admin/users?q=\(Self.queryEscaped(uid))&site=\(site.apiKey)",
-        ])
+            action: "/admin/users/delete", fields: [("site", site.apiKey), ("uid", uid)], button: "Delete every session",
+            cancel: Self.userPath(uid, site: site), csrf: admin.csrfToken)
+        return pages.render("confirm", title: "Delete every session of \(uid)?", view: view, session: admin)
     }
 
     func deleteUser(_ request: Request, _ visit: Visit) async throws -> Response {
         let (site, uid, _) = try target(request, visit, provider: false)
-        _ = try await vault.sessions.delete(site: site.apiKey, uid: uid, provider: nil, actor: actor(visit))
-        return Self.redirect("/admin/users?q=\(Self.queryEscaped(uid))&site=\(site.apiKey)&done=deleted")
+        try await console.deleteUser(site: site.apiKey, uid: uid, by: try visit.admin)
+        return pages.redirect(Self.userPath(uid, site: site, done: "deleted"))
     }
 
     func confirmRefresh(_ request: Request, _ visit: Visit) async throws -> Response {
+        let admin = try visit.admin
         let (site, uid, provider) = try target(request, visit, provider: true)
-        return render("confirm", title: "Refresh the \(provider!) session of \(uid)?", visit: visit, data: [
-            "question": "session-vault asks Gigya for this session now and stores what Gigya answers.",
-            "has_changes": false, "changes": [String](), "action": "/admin/users/refresh",
-            "fields": [["name": "site", "value": site.apiKey], ["name": "uid", "value": uid], ["name": "provider", "value": provider!]],
-            "button": "Refresh from Gigya", "cancel": "/admin/users?q=\(Self.queryEscaped(uid))&site=\(site.apiKey)",
-        ])
+        let view = ConfirmView(
+            question: "session-vault asks Gigya for this session now and stores what Gigya answers.", changes: [], action: "/admin/users/refresh",
+            fields: [("site", site.apiKey), ("uid", uid), ("provider", provider!)], button: "Refresh from Gigya",
+            cancel: Self.userPath(uid, site: site), csrf: admin.csrfToken)
+        return pages.render("confirm", title: "Refresh the \(provider!) session of \(uid)?", view: view, session: admin)
     }
 
     func refresh(_ request: Request, _ visit: Visit) async throws -> Response {
         let (site, uid, provider) = try target(request, visit, provider: true)
         do {
-            _ = try await vault.sessions.refresh(site: site, uid: uid, provider: provider!, actor: actor(visit))
+            try await console.refresh(site: site, uid: uid, provider: provider!, by: try visit.admin)
         } catch let error as SessionServiceError {
-            let back = "/admin/users?q=\(Self.queryEscaped(uid))&site=\(site.apiKey)"
-            throw PageError(status: APIError(error).status, message: "The refresh failed: \(APIError(error).message)", back: back)
+            let answer = APIError(error)
+            throw PageError(status: answer.status, message: "The refresh failed: \(answer.message)", back: Self.userPath(uid, site: site))
         }
-        return Self.redirect("/admin/users?q=\(Self.queryEscaped(uid))&site=\(site.apiKey)&done=refreshed")
+        return pages.redirect(Self.userPath(uid, site: site, done: "refreshed"))
     }
 
     // MARK: Failed events
 
+    static let failedPageSize = 50
+
     func failedEvents(_ request: Request, _ visit: Visit) async throws -> Response {
+        let admin = try visit.admin
         var before: Date?
         if let text = request.uri.queryParameters.get("before") {
             guard let micros = Int64(text) else { throw PageError(status: .badRequest, message: "That is not a page of this list.", back: "/admin/events/failed") }
             before = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
         }
-        let events = try await vault.store.failedEvents(limit: 50, before: before)
-        let rows = events.map { (row) -> [String: Any] in
-            let dictionary: [String: Any] = [
-                "id": row.id.uuidString.lowercased(), "site": row.site, "uid": row.uid, "uidParam": Self.queryEscaped(row.uid), "provider": row.provider,
-                "attempts": row.attempts, "code": row.lastErrorCode.map { String($0) } ?? "", "message": row.lastErrorMessage ?? "",
-                "updatedAt": Self.time(row.updatedAt), "csrf": visit.session?.csrfToken ?? "",
-            ]
-            return dictionary
-        }
-        var data: [String: Any] = ["events": rows, "has_events": !rows.isEmpty]
-        if events.count == 50, let last = events.last { data["older"] = String(Int64(last.updatedAt.timeIntervalSince1970 * 1_000_000)) }
-        return render("failed", title: "Failed events", visit: visit, data: data, notice: Self.notice(request))
+        let events = try await console.failedEvents(before: before, limit: Self.failedPageSize)
+        return pages.render(
+            "failed", title: "Failed events", view: FailedEventsView(events, pageSize: Self.failedPageSize, csrf: admin.csrfToken), session: admin,
+            notice: Self.notice(request))
     }
 
     func requeue(_ request: Request, _ visit: Visit) async throws -> Response {
         guard let id = visit.form["id"].flatMap(UUID.init(uuidString:)) else {
             throw PageError(status: .badRequest, message: "That is not an event id.", back: "/admin/events/failed")
         }
-        let entry = AuditEntry(actorKeyID: visit.session?.keyID, actorName: actor(visit).name, action: "event.requeue", site: "")
-        guard try await vault.store.requeueEvent(id: id, audit: entry) else {
+        guard try await console.requeue(event: id, by: try visit.admin) else {
             throw PageError(status: .conflict, message: "That event is no longer failed.", back: "/admin/events/failed")
         }
-        return Self.redirect("/admin/events/failed?done=requeued")
+        return pages.redirect("/admin/events/failed?done=requeued")
     }
 
     // MARK: Reconciliation
 
+    static let findingsPageSize = 50
+
     func reconciliation(_ request: Request, _ visit: Visit) async throws -> Response {
+        let admin = try visit.admin
         let site = try self.site(request, visit)
-        var data = siteChoices(selected: site.apiKey)
-        data["site"] = site.apiKey
         var category: ReconciliationCategory?
         if let name = request.uri.queryParameters.get("category") {
             guard let parsed = ReconciliationCategory(rawValue: String(name)) else { throw PageError(status: .badRequest, message: "No such category.") }
             category = parsed
         }
         let running = jobs.isRunning(site: site.apiKey)
-        data["running"] = running
-        var refresh: Int?
-        if let run = try await vault.store.latestRun(site: site.apiKey) {
-            var summary = runSummary(run)
-            let after = request.uri.queryParameters.get("after")
-            let items = try await vault.store.items(runID: run.id, category: category, limit: 51, after: after)
-            let page = Array(items.prefix(50))
-            summary["items"] = page.map { (row) -> [String: Any] in
-                let dictionary: [String: Any] = [
-                    "category": row.category.rawValue, "uid": row.uid, "uidParam": Self.queryEscaped(row.uid), "siteUID": row.siteUID ?? "",
-                    "gigyaUID": row.gigyaUID ?? "", "gigyaCode": row.gigyaCode.map { String($0) } ?? "", "detail": row.detail, "action": row.action ?? "",
-                    "site": site.apiKey,
-                ]
-                return dictionary
-            }
-            summary["has_items"] = !page.isEmpty
-            summary["site"] = site.apiKey
-            if let category { summary["category"] = category.rawValue }
-            if items.count > 50, let last = page.last { summary["next"] = Self.queryEscaped(last.key) }
-            data["run"] = summary
-            if run.status == .running || running { refresh = 2 }
-        } else if running {
-            refresh = 2
-        }
-        return render("reconciliation", title: "Reconciliation", visit: visit, data: data, refresh: refresh, notice: Self.notice(request))
+        let findings = try await console.findings(
+            site: site.apiKey, category: category, after: request.uri.queryParameters.get("after"), limit: Self.findingsPageSize)
+        let view = ReconciliationView(
+            choices: choices(selected: site.apiKey), site: site.apiKey, running: running, findings: findings, category: category,
+            csrf: admin.csrfToken)
+        // A run in progress refreshes the page every two seconds.
+        let refresh = running || findings?.run.status == .running ? 2 : nil
+        return pages.render("reconciliation", title: "Reconciliation", view: view, session: admin, refresh: refresh, notice: Self.notice(request))
     }
 
     func confirmRepair(_ request: Request, _ visit: Visit) async throws -> Response {
+        let admin = try visit.admin
         let site = try self.site(request, visit)
-        let last = try await vault.store.latestRun(site: site.apiKey)
+        let last = try await console.latestRun(site: site.apiKey)
         var changes: [String] = []
         var orphans = 0
         if let last {
@@ -346,26 +206,28 @@ extension AdminController {
                 "\(count(.conflict)) conflict(s) and \(count(.unlinked)) unlinked user(s) are left alone: they need a person",
             ]
         }
-        let question = last.map { "The last run of site \(site.apiKey) (\($0.mode == .repair ? "a repair" : "a dry run"), \(Self.time($0.startedAt))) found what follows; the repair checks again and fixes what it finds then. Every change is audited." }
+        let question = last.map { "The last run of site \(site.apiKey) (\($0.mode == .repair ? "a repair" : "a dry run"), \(AdminFormat.time($0.startedAt))) found what follows; the repair checks again and fixes what it finds then. Every change is audited." }
             ?? "No run of site \(site.apiKey) yet: the repair checks everything and fixes what it finds. Every change is audited."
-        return render("confirm", title: "Repair site \(site.apiKey)?", visit: visit, data: [
-            "question": question, "changes": changes, "has_changes": !changes.isEmpty, "action": "/admin/reconciliation/run",
-            "fields": [["name": "site", "value": site.apiKey], ["name": "mode", "value": "repair"]],
-            "purgeOption": true, "orphans": orphans, "button": "Run the repair", "cancel": "/admin/reconciliation?site=\(site.apiKey)",
-        ])
+        let view = ConfirmView(
+            question: question, changes: changes, action: "/admin/reconciliation/run", fields: [("site", site.apiKey), ("mode", "repair")],
+            purgeOption: true, orphans: orphans, button: "Run the repair", cancel: "/admin/reconciliation?site=\(site.apiKey)", csrf: admin.csrfToken)
+        return pages.render("confirm", title: "Repair site \(site.apiKey)?", view: view, session: admin)
     }
 
     func runReconciliation(_ request: Request, _ visit: Visit) async throws -> Response {
+        let admin = try visit.admin
         let site = try self.site(request, visit)
         guard let mode = visit.form["mode"].flatMap(ReconciliationMode.init(rawValue:)) else {
             throw PageError(status: .badRequest, message: "Choose a dry run or a repair.", back: "/admin/reconciliation")
         }
         let purge = mode == .repair && visit.form["purgeOrphans"] == "yes"
-        let started = jobs.start(ReconcileRequest(site: site, mode: mode, purgeOrphans: purge, startedBy: actor(visit).name))
-        return Self.redirect("/admin/reconciliation?site=\(site.apiKey)&done=\(started ? "started" : "busy")")
+        let started = jobs.start(ReconcileRequest(site: site, mode: mode, purgeOrphans: purge, startedBy: AdminConsole.actor(admin).name))
+        return pages.redirect("/admin/reconciliation?site=\(site.apiKey)&done=\(started ? "started" : "busy")")
     }
 
     // MARK: Audit log
+
+    static let auditPageSize = 100
 
     func audit(_ request: Request, _ visit: Visit) async throws -> Response {
         let query = request.uri.queryParameters
@@ -376,12 +238,7 @@ extension AdminController {
             before = id
         }
         let filter = AuditFilter(action: text("action"), uid: text("uid"), actor: text("actor"), beforeID: before)
-        let entries = try await vault.store.audit(filter, limit: 100)
-        var data: [String: Any] = [
-            "filter": ["action": filter.action ?? "", "uid": filter.uid ?? "", "actor": filter.actor ?? ""],
-            "entries": entries.map(Self.auditRow), "has_entries": !entries.isEmpty,
-        ]
-        if entries.count == 100, let last = entries.last { data["older"] = String(last.id) }
-        return render("audit", title: "Audit log", visit: visit, data: data)
+        let entries = try await console.audit(filter, limit: Self.auditPageSize)
+        return pages.render("audit", title: "Audit log", view: AuditView(filter: filter, entries: entries, pageSize: Self.auditPageSize), session: visit.session)
     }
 }

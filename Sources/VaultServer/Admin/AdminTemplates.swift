@@ -72,12 +72,12 @@ enum AdminTemplates {
         <tr><th scope="row">Failed</th><td>{{intake.failed}}</td></tr>
         <tr><th scope="row">Oldest pending</th><td>{{intake.oldest}}</td></tr></table></section>
         <section aria-labelledby="failures"><h2 id="failures">Failed events by Gigya code</h2>
-        {{#has_failedByCode}}<table><tr><th>Code</th><th>Events</th></tr>{{#failedByCode}}<tr><td>{{code}}</td><td>{{count}}</td></tr>{{/failedByCode}}</table>{{/has_failedByCode}}
+        {{#hasFailedByCode}}<table><tr><th>Code</th><th>Events</th></tr>{{#failedByCode}}<tr><td>{{code}}</td><td>{{count}}</td></tr>{{/failedByCode}}</table>{{/hasFailedByCode}}
         {{^failedByCode}}<p>No failed events.</p>{{/failedByCode}}
         <p><a href="/admin/events/failed">See the failed events</a></p></section>
         <section aria-labelledby="expiry"><h2 id="expiry">Stored tokens by expiry</h2>
-        {{#has_expiry}}<table><tr><th>Provider</th>{{#buckets}}<th>{{.}}</th>{{/buckets}}</tr>
-        {{#expiry}}<tr><td>{{provider}}</td>{{#counts}}<td>{{.}}</td>{{/counts}}</tr>{{/expiry}}</table>{{/has_expiry}}
+        {{#hasExpiry}}<table><tr><th>Provider</th>{{#buckets}}<th>{{.}}</th>{{/buckets}}</tr>
+        {{#expiry}}<tr><td>{{provider}}</td>{{#counts}}<td>{{.}}</td>{{/counts}}</tr>{{/expiry}}</table>{{/hasExpiry}}
         {{^expiry}}<p>No stored sessions.</p>{{/expiry}}</section>
         <section aria-labelledby="links"><h2 id="links">Links by status</h2>
         <table>{{#links}}<tr><th scope="row">{{status}}</th><td>{{count}}</td></tr>{{/links}}</table></section>
@@ -93,38 +93,38 @@ enum AdminTemplates {
     static let user = """
         <form method="get" action="/admin/users" class="inline" role="search">
         <label for="q">UID or siteUID</label> <input id="q" name="q" value="{{query}}" required>
-        {{#multiSite}}<label for="site">Site</label> <select id="site" name="site">{{#sites}}<option value="{{apiKey}}"{{#selected}} selected{{/selected}}>{{apiKey}}</option>{{/sites}}</select>{{/multiSite}}
+        {{#choices}}{{#multiSite}}<label for="site">Site</label> <select id="site" name="site">{{#sites}}<option value="{{apiKey}}"{{#selected}} selected{{/selected}}>{{apiKey}}</option>{{/sites}}</select>{{/multiSite}}{{/choices}}
         <button type="submit">Find</button>
         </form>
         {{#found}}
         <section aria-labelledby="sessions"><h2 id="sessions">Stored sessions of {{uid}}</h2>
-        {{#has_sessions}}<table><tr><th>Provider</th><th>Provider UID</th><th>Token expiration</th><th>Session expiration</th><th>Fetched</th><th>Key</th><th></th></tr>
+        {{#hasSessions}}<table><tr><th>Provider</th><th>Provider UID</th><th>Token expiration</th><th>Session expiration</th><th>Fetched</th><th>Key</th><th></th></tr>
         {{#sessions}}<tr><td>{{provider}}</td><td>{{providerUID}}</td><td>{{tokenExpiration}}</td><td>{{sessionExpiration}}</td><td>{{fetchedAt}}</td><td>{{keyID}}</td>
         <td><a href="/admin/users/refresh?site={{site}}&amp;uid={{uidParam}}&amp;provider={{provider}}">Refresh…</a></td></tr>{{/sessions}}</table>
-        <p><a href="/admin/users/delete?site={{site}}&amp;uid={{uidParam}}" id="delete-user">Delete every session…</a></p>{{/has_sessions}}
+        <p><a href="/admin/users/delete?site={{site}}&amp;uid={{uidParam}}" id="delete-user">Delete every session…</a></p>{{/hasSessions}}
         {{^sessions}}<p>No session is stored under this UID.</p>{{/sessions}}</section>
         <section aria-labelledby="user-links"><h2 id="user-links">Links</h2>
-        {{#has_links}}<table><tr><th>Gigya UID</th><th>siteUID</th><th>Via</th><th>Status</th><th>Attempts</th><th>Code</th><th>Linked</th></tr>
-        {{#links}}<tr><td>{{uid}}</td><td>{{siteUID}}</td><td>{{via}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{code}}</td><td>{{linkedAt}}</td></tr>{{/links}}</table>{{/has_links}}
+        {{#hasLinks}}<table><tr><th>Gigya UID</th><th>siteUID</th><th>Via</th><th>Status</th><th>Attempts</th><th>Code</th><th>Linked</th></tr>
+        {{#links}}<tr><td>{{uid}}</td><td>{{siteUID}}</td><td>{{via}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{code}}</td><td>{{linkedAt}}</td></tr>{{/links}}</table>{{/hasLinks}}
         {{^links}}<p>No link.</p>{{/links}}</section>
         <section aria-labelledby="user-events"><h2 id="user-events">Recent login events</h2>
-        {{#has_events}}<table><tr><th>Event</th><th>Provider</th><th>Status</th><th>Attempts</th><th>Code</th><th>Created</th></tr>
-        {{#events}}<tr><td>{{id}}</td><td>{{provider}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{code}}</td><td>{{createdAt}}</td></tr>{{/events}}</table>{{/has_events}}
+        {{#hasEvents}}<table><tr><th>Event</th><th>Provider</th><th>Status</th><th>Attempts</th><th>Code</th><th>Created</th></tr>
+        {{#events}}<tr><td>{{id}}</td><td>{{provider}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{code}}</td><td>{{createdAt}}</td></tr>{{/events}}</table>{{/hasEvents}}
         {{^events}}<p>No login event.</p>{{/events}}</section>
         <section aria-labelledby="user-account-events"><h2 id="user-account-events">Gigya account events</h2>
-        {{#has_accountEvents}}<table><tr><th>Type</th><th>UID</th><th>New UID</th><th>Status</th><th>Outcome</th><th>Received</th></tr>
-        {{#accountEvents}}<tr><td>{{type}}</td><td>{{uid}}</td><td>{{newUID}}</td><td>{{status}}</td><td>{{outcome}}</td><td>{{receivedAt}}</td></tr>{{/accountEvents}}</table>{{/has_accountEvents}}
+        {{#hasAccountEvents}}<table><tr><th>Type</th><th>UID</th><th>New UID</th><th>Status</th><th>Outcome</th><th>Received</th></tr>
+        {{#accountEvents}}<tr><td>{{type}}</td><td>{{uid}}</td><td>{{newUID}}</td><td>{{status}}</td><td>{{outcome}}</td><td>{{receivedAt}}</td></tr>{{/accountEvents}}</table>{{/hasAccountEvents}}
         {{^accountEvents}}<p>No account event.</p>{{/accountEvents}}</section>
         <section aria-labelledby="user-audit"><h2 id="user-audit">Audit trail</h2>
-        {{#has_audit}}<table><tr><th>When</th><th>Who</th><th>Action</th><th>Provider</th><th>Detail</th></tr>
-        {{#audit}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{provider}}</td><td>{{detail}}</td></tr>{{/audit}}</table>{{/has_audit}}
+        {{#hasAudit}}<table><tr><th>When</th><th>Who</th><th>Action</th><th>Provider</th><th>Detail</th></tr>
+        {{#audit}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{provider}}</td><td>{{detail}}</td></tr>{{/audit}}</table>{{/hasAudit}}
         {{^audit}}<p>No audit entry.</p>{{/audit}}</section>
         {{/found}}
         """
 
     static let confirm = """
         <p>{{question}}</p>
-        {{#has_changes}}<ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/has_changes}}
+        {{#hasChanges}}<ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/hasChanges}}
         <form method="post" action="{{action}}" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
@@ -134,29 +134,29 @@ enum AdminTemplates {
         """
 
     static let failed = """
-        {{#has_events}}<table><tr><th>Event</th><th>Site</th><th>UID</th><th>Provider</th><th>Attempts</th><th>Code</th><th>Message</th><th>Failed</th><th></th></tr>
+        {{#hasEvents}}<table><tr><th>Event</th><th>Site</th><th>UID</th><th>Provider</th><th>Attempts</th><th>Code</th><th>Message</th><th>Failed</th><th></th></tr>
         {{#events}}<tr><td>{{id}}</td><td>{{site}}</td><td><a href="/admin/users?q={{uidParam}}&amp;site={{site}}">{{uid}}</a></td><td>{{provider}}</td><td>{{attempts}}</td><td>{{code}}</td><td>{{message}}</td><td>{{updatedAt}}</td>
         <td><form method="post" action="/admin/events/requeue" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}"><button type="submit">Re-queue</button></form></td></tr>{{/events}}</table>
-        {{#older}}<p><a href="/admin/events/failed?before={{older}}">Older</a></p>{{/older}}{{/has_events}}
+        {{#older}}<p><a href="/admin/events/failed?before={{older}}">Older</a></p>{{/older}}{{/hasEvents}}
         {{^events}}<p>No failed events.</p>{{/events}}
         """
 
     static let reconciliation = """
-        {{#multiSite}}<form method="get" action="/admin/reconciliation" class="inline"><label for="site">Site</label> <select id="site" name="site">{{#sites}}<option value="{{apiKey}}"{{#selected}} selected{{/selected}}>{{apiKey}}</option>{{/sites}}</select> <button type="submit">Show</button></form>{{/multiSite}}
+        {{#choices}}{{#multiSite}}<form method="get" action="/admin/reconciliation" class="inline"><label for="site">Site</label> <select id="site" name="site">{{#sites}}<option value="{{apiKey}}"{{#selected}} selected{{/selected}}>{{apiKey}}</option>{{/sites}}</select> <button type="submit">Show</button></form>{{/multiSite}}{{/choices}}
         <div class="actions">
         <form method="post" action="/admin/reconciliation/run" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="site" value="{{site}}"><input type="hidden" name="mode" value="dry_run"><button type="submit" id="dry-run"{{#running}} disabled{{/running}}>Run a dry run</button></form>
         <a href="/admin/reconciliation/repair?site={{site}}" id="repair">Repair…</a>
         </div>
         {{#run}}
-        <section aria-labelledby="run"><h2 id="run">{{mode}} {{id}}</h2>
+        {{#summary}}<section aria-labelledby="run"><h2 id="run">{{mode}} {{id}}</h2>
         <p id="run-status">Status: <strong>{{status}}</strong>. Started {{startedAt}} by {{startedBy}}; {{checked}} of {{total}} checked{{#finishedAt}}, finished {{finishedAt}}{{/finishedAt}}.{{#error}} Error: {{error}}{{/error}}</p>
         {{#inProgress}}<p role="status">Running: this page refreshes every two seconds.</p><progress max="{{total}}" value="{{checked}}">{{checked}} of {{total}}</progress>{{/inProgress}}
         <table><tr>{{#counts}}<th><a href="/admin/reconciliation?site={{site}}&amp;category={{category}}">{{category}}</a></th>{{/counts}}</tr><tr>{{#counts}}<td class="count-{{category}}">{{count}}</td>{{/counts}}</tr></table>
-        </section>
+        </section>{{/summary}}
         <section aria-labelledby="items"><h2 id="items">Findings{{#category}}: {{category}}{{/category}}</h2>
-        {{#has_items}}<table id="findings"><tr><th>Category</th><th>UID</th><th>siteUID</th><th>Gigya holds</th><th>Code</th><th>Detail</th><th>Action</th></tr>
+        {{#hasItems}}<table id="findings"><tr><th>Category</th><th>UID</th><th>siteUID</th><th>Gigya holds</th><th>Code</th><th>Detail</th><th>Action</th></tr>
         {{#items}}<tr><td>{{category}}</td><td><a href="/admin/users?q={{uidParam}}&amp;site={{site}}">{{uid}}</a></td><td>{{siteUID}}</td><td>{{gigyaUID}}</td><td>{{gigyaCode}}</td><td>{{detail}}</td><td>{{action}}</td></tr>{{/items}}</table>
-        {{#next}}<p><a href="/admin/reconciliation?site={{site}}{{#category}}&amp;category={{category}}{{/category}}&amp;after={{next}}">Next</a></p>{{/next}}{{/has_items}}
+        {{#next}}<p><a href="/admin/reconciliation?site={{site}}{{#category}}&amp;category={{category}}{{/category}}&amp;after={{next}}">Next</a></p>{{/next}}{{/hasItems}}
         {{^items}}<p>Nothing in this category.</p>{{/items}}
         </section>
         {{/run}}
@@ -170,9 +170,9 @@ enum AdminTemplates {
         <label for="actor">Who</label> <input id="actor" name="actor" value="{{filter.actor}}">
         <button type="submit">Filter</button>
         </form>
-        {{#has_entries}}<table><tr><th>When</th><th>Who</th><th>Action</th><th>Site</th><th>UID</th><th>Provider</th><th>Detail</th></tr>
+        {{#hasEntries}}<table><tr><th>When</th><th>Who</th><th>Action</th><th>Site</th><th>UID</th><th>Provider</th><th>Detail</th></tr>
         {{#entries}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{site}}</td><td>{{uid}}</td><td>{{provider}}</td><td>{{detail}}</td></tr>{{/entries}}</table>
-        {{#older}}<p><a href="/admin/audit?before={{older}}{{#filter.action}}&amp;action={{filter.action}}{{/filter.action}}{{#filter.uid}}&amp;uid={{filter.uid}}{{/filter.uid}}{{#filter.actor}}&amp;actor={{filter.actor}}{{/filter.actor}}">Older</a></p>{{/older}}{{/has_entries}}
+        {{#older}}<p><a href="/admin/audit?before={{older}}{{#filter.action}}&amp;action={{filter.action}}{{/filter.action}}{{#filter.uid}}&amp;uid={{filter.uid}}{{/filter.uid}}{{#filter.actor}}&amp;actor={{filter.actor}}{{/filter.actor}}">Older</a></p>{{/older}}{{/hasEntries}}
         {{^entries}}<p>No audit entry matches.</p>{{/entries}}
         """
 
