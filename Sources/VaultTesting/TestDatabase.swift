@@ -100,7 +100,10 @@ actor TestServer {
     /// Copies the template; retried because PostgreSQL refuses while the template still has a (closing) connection.
     func createDatabase(_ name: String, template: String) async throws {
         let instance = try await ready()
-        var attempt = 0
+        // Retried while the server is busy rather than wrong: the template still in use by a connection closing
+        // (55006), every connection slot taken by tests running in parallel (53300), the server starting (57P03). The
+        // bound is time, not attempts, and far from what a loaded machine needs.
+        let giveUp = ContinuousClock.now + .seconds(60)
         while true {
             do {
                 try await Self.withAdminConnection(instance) { connection in
@@ -108,12 +111,13 @@ actor TestServer {
                         "CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)", logger: Self.quietLogger)
                 }
                 return
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 50 {
-                attempt += 1
+            } catch let error as PSQLError where Self.busyStates.contains(error.serverInfo?[.sqlState] ?? "") && ContinuousClock.now < giveUp {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
     }
+
+    private static let busyStates: Set<String> = ["55006", "53300", "57P03"]
 
     /// Drops a test database, best effort (FORCE ends connections a test left behind).
     func dropDatabase(_ name: String) async {
